@@ -1,0 +1,47 @@
+"""`arrsync-bridge --config FILE`: arr webhooks in, MQTT events out."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from bridge.service import BridgeService, UnsafeListenError
+from bridge.startup import add_config_argument, boot
+
+log = logging.getLogger("bridge")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="arrsync-bridge", description=__doc__)
+    add_config_argument(parser)
+    args = parser.parse_args(argv)
+    settings = boot(args.config, "arrsync-bridge")
+    try:
+        service = BridgeService(settings)
+    except UnsafeListenError as exc:
+        print(f"arrsync-bridge: refusing to start: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"arrsync-bridge: cannot listen on {settings.bridge.host}:{settings.bridge.port}: "
+              f"{exc.strerror}", file=sys.stderr)
+        return 1
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        service.serve()
+    except SystemExit:
+        pass
+    finally:
+        service.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The HTTP side of the bridge: arr webhooks in, event envelopes handed to the relay."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+from flask import Flask, Response, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from bridge.arr import ArrPayload
+from bridge.auth import BasicAuth
+from bridge.envelope import build_envelope_json
+from bridge.settings import Settings
+from bridge.spool import SpooledEvent
+from bridge.topics import APPS, Topics
+
+log = logging.getLogger(__name__)
+
+TEST_BODY = '{"eventType":"Test","instanceName":"arrsync"}'
+
+
+class Publisher(Protocol):
+    def accept(self, event: SpooledEvent) -> str: ...
+    def spooled(self) -> int: ...
+    @property
+    def broker_connected(self) -> bool: ...
+
+
+class BadRequest(Exception):
+    """The body cannot be an arr webhook; the message says why."""
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"body is not valid JSON: {name} is not a JSON value")
+
+
+def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
+    """Validate a webhook body; returns the payload model and the body as text."""
+    try:
+        text = body.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise BadRequest("body is not UTF-8 text") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"body must be a JSON object, not {type(data).__name__}")
+    if "eventType" not in data:
+        raise BadRequest("body has no eventType; is this an arr webhook?")
+    if not isinstance(data["eventType"], str) or not data["eventType"]:
+        raise BadRequest("eventType must be a non-empty string")
+    try:
+        return ArrPayload.model_validate(data), text
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)[:5]
+        )
+        raise BadRequest(f"not a valid {data['eventType']} webhook: {problems}") from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply") from None
+
+
+def create_app(settings: Settings, publisher: Publisher) -> Flask:
+    app = Flask("arrsync-bridge")
+    app.config["MAX_CONTENT_LENGTH"] = settings.bridge.max_body_bytes
+    auth = BasicAuth(settings.bridge.username, settings.bridge.password)
+    topics = Topics(settings.mqtt.base_topic)
+
+    def accept(app_name: str, payload: ArrPayload, text: str) -> tuple[Response, int]:
+        event_id, envelope = build_envelope_json(app_name, payload, text)
+        topic = topics.event(app_name, payload.event_type)
+        outcome = publisher.accept(SpooledEvent(event_id, topic, envelope))
+        log.info("%s %s %s from %s: %s", app_name, payload.event_type,
+                 payload.title() or "", payload.instance_name or "?", outcome)
+        return jsonify(status=outcome, id=event_id, topic=topic), (
+            200 if outcome == "published" else 202
+        )
+
+    @app.before_request
+    def _authenticate() -> Any:
+        if request.endpoint in {"health", None}:
+            return None
+        if not auth.allows(request.headers.get("Authorization")):
+            log.warning("rejected %s %s from %s: bad or missing credentials",
+                        request.method, request.path, request.remote_addr)
+            response, status = _error(401, "credentials missing or wrong")
+            response.headers["WWW-Authenticate"] = 'Basic realm="arrsync"'
+            return response, status
+        return None
+
+    @app.route("/webhook/<app_name>", methods=["POST", "PUT"], endpoint="webhook")
+    @app.route("/sync/<app_name>", methods=["POST", "PUT"], endpoint="sync")
+    def webhook(app_name: str) -> tuple[Response, int]:
+        app_name = app_name.lower()
+        if app_name not in APPS:
+            return _error(404, f"unknown app {app_name!r}; use one of {', '.join(APPS)}")
+        try:
+            payload, text = parse_webhook(request.get_data(cache=False))
+        except BadRequest as exc:
+            log.warning("rejected a %s webhook: %s", app_name, exc)
+            return _error(400, str(exc))
+        return accept(app_name, payload, text)
+
+    @app.post("/test")
+    def test() -> tuple[Response, int]:
+        payload, text = parse_webhook(TEST_BODY.encode())
+        return accept("arrsync", payload, text)
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify(
+            status="ok",
+            broker="connected" if publisher.broker_connected else "disconnected",
+            spooled=publisher.spooled(),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        code = exc.code or 500
+        if code == 413:
+            return _error(413, f"body is larger than {settings.bridge.max_body_bytes} bytes")
+        return _error(code, exc.description or exc.name)
+
+    return app

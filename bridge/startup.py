@@ -1,0 +1,27 @@
+"""What every arrsync command does first: read the config or exit 1 with a clear message."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bridge.logs import setup_logging
+from bridge.settings import CONFIG_ENV, ConfigError, Settings, load_settings
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", "-c", metavar="FILE",
+        help=f"the arrsync YAML file (default: ${CONFIG_ENV})",
+    )
+
+
+def boot(config: str | None, program: str) -> Settings:
+    """Load and validate the settings and set up redacted logging; exit 1 if they are bad."""
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    setup_logging(settings.log_level, settings.secrets())
+    return settings

@@ -1,0 +1,1 @@
+"""The syncer: MQTT events in, targeted rsync copies out, job status published."""

@@ -1,0 +1,134 @@
+"""Test helpers: wait on conditions with deadlines, watch MQTT topics, send HTTP requests."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT,
+               message: str = "condition") -> Any:
+    """Poll `condition` until it is truthy; fail with `message` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(0.01)
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    qos: int
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+    @property
+    def text(self) -> str:
+        return self.payload.decode()
+
+
+@dataclass
+class MqttWatcher:
+    """A real MQTT client that records every message on the given topic filters."""
+
+    port: int
+    topics: list[str]
+    username: str | None = None
+    password: str | None = None
+    durable_id: str | None = None  # keep a broker session: messages wait while away
+    messages: list[Received] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.durable_id or "",
+                                  protocol=MQTTProtocolVersion.MQTTv5)
+        self.client.reconnect_delay_set(0.1, 0.5)
+        if self.username:
+            self.client.username_pw_set(self.username, self.password)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+
+    def __enter__(self) -> MqttWatcher:
+        properties = None
+        if self.durable_id:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", self.port, clean_start=not self.durable_id,
+                            properties=properties)
+        self.client.loop_start()
+        if not self._subscribed.wait(DEFAULT_TIMEOUT):
+            raise AssertionError("watcher could not subscribe")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        client.subscribe([(t, 1) for t in self.topics])
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._lock:
+            self.messages.append(Received(message.topic, message.payload, message.retain,
+                                          message.qos))
+
+    def on(self, suffix: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages if m.topic.endswith(suffix)]
+
+    def wait_for(self, suffix: str, count: int = 1, timeout: float = DEFAULT_TIMEOUT,
+                 where: Callable[[Received], bool] = lambda m: True) -> list[Received]:
+        def enough() -> list[Received] | None:
+            found = [m for m in self.on(suffix) if where(m)]
+            return found if len(found) >= count else None
+        return wait_until(enough, timeout, f"{count} message(s) on …{suffix}")
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(method: str, url: str, body: bytes | str | None = None,
+         headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
+         timeout: float = DEFAULT_TIMEOUT) -> HttpAnswer:
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None and "Content-Type" not in request.headers:
+        request.add_header("Content-Type", "application/json")
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode("latin-1")).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return HttpAnswer(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        return HttpAnswer(error.code, dict(error.headers), error.read())
