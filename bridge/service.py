@@ -62,9 +62,12 @@ class BridgeService:
                 raise
 
     def close(self) -> None:
+        """Stop accepting; `serve()` returns. Safe to call from another thread."""
+        self.server.pull_trigger()  # type: ignore[union-attr]
         self.server.close()
 
     def shutdown(self) -> None:
+        self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         self.relay.stop()
         self.mqtt.stop()
         self.spool.close()

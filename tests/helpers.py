@@ -107,10 +107,14 @@ class MqttWatcher:
         return wait_until(enough, timeout, f"{count} message(s) on …{suffix}")
 
 
+def _headers(message: Any) -> dict[str, str]:
+    return {key.lower(): value for key, value in message.items()}
+
+
 @dataclass
 class HttpAnswer:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
     def json(self) -> Any:
@@ -129,6 +133,6 @@ def http(method: str, url: str, body: bytes | str | None = None,
         request.add_header("Authorization", f"Basic {token}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return HttpAnswer(response.status, dict(response.headers), response.read())
+            return HttpAnswer(response.status, _headers(response.headers), response.read())
     except urllib.error.HTTPError as error:
-        return HttpAnswer(error.code, dict(error.headers), error.read())
+        return HttpAnswer(error.code, _headers(error.headers), error.read())

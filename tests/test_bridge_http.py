@@ -187,7 +187,7 @@ class TestAuth:
         answer = http("POST", f"{secured.url}/webhook/radarr", b'{"eventType":"Test"}',
                       auth=auth)
         assert answer.status == 401
-        assert answer.headers["WWW-Authenticate"].startswith("Basic")
+        assert answer.headers["www-authenticate"].startswith("Basic")
 
     def test_right_credentials_pass(self, secured: RunningBridge) -> None:
         answer = http("POST", f"{secured.url}/webhook/radarr", b'{"eventType":"Test"}',

@@ -1,0 +1,93 @@
+"""Path mapping: arr path → source path → destination path, refusing anything that escapes.
+
+A path matches a mapping when the mapping's `arr_path` (or `source`) is a whole-component
+prefix of it, so `/movies4k/x` never matches `/movies`. The longest prefix wins.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+
+from bridge.settings import Mapping
+
+
+class PathRefused(Exception):
+    """The path cannot be synced; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Route:
+    mapping: Mapping
+    relative: str  # below the mapping root, "" for the root itself; never contains ".."
+
+    @property
+    def arr_path(self) -> str:
+        return _join(self.mapping.arr_path, self.relative)
+
+    @property
+    def source(self) -> str:
+        return _join(self.mapping.source, self.relative)
+
+    @property
+    def dest(self) -> str:
+        return _join(self.mapping.dest, self.relative)
+
+
+def _join(root: str, relative: str) -> str:
+    return posixpath.join(root, relative) if relative else root
+
+
+def _below(path: str, root: str) -> str | None:
+    """`path` relative to `root` if it is `root` or below it (whole components), else None."""
+    if path == root:
+        return ""
+    prefix = root.rstrip("/") + "/"
+    return path[len(prefix):] if path.startswith(prefix) else None
+
+
+def normalise(path: str) -> str:
+    if not isinstance(path, str) or not path.strip():
+        raise PathRefused("the path is empty")
+    if "\0" in path:
+        raise PathRefused("the path contains a NUL character")
+    if not path.startswith("/"):
+        raise PathRefused(f"{path!r} is not an absolute path")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise PathRefused(f"{path!r} contains '..'; paths must not climb out of their folder")
+    return "/" + "/".join(parts)
+
+
+class PathMapper:
+    def __init__(self, mappings: list[Mapping]) -> None:
+        self.mappings = mappings
+        self._by_arr = sorted(mappings, key=lambda m: len(m.arr_path), reverse=True)
+        self._by_source = sorted(mappings, key=lambda m: len(m.source), reverse=True)
+
+    def route(self, path: str) -> Route:
+        """Map an arr path or a source path; raise PathRefused with the reason."""
+        clean = normalise(path)
+        for mapping in self._by_arr:
+            relative = _below(clean, mapping.arr_path)
+            if relative is not None:
+                return self._checked(Route(mapping, relative))
+        for mapping in self._by_source:
+            relative = _below(clean, mapping.source)
+            if relative is not None:
+                return self._checked(Route(mapping, relative))
+        known = ", ".join(m.arr_path for m in self.mappings) or "none configured"
+        raise PathRefused(f"{clean!r} is under no mapping (arr paths: {known})")
+
+    @staticmethod
+    def _checked(route: Route) -> Route:
+        """Refuse a source that leaves its root through a symlink."""
+        root = os.path.realpath(route.mapping.source)
+        real = os.path.realpath(route.source)
+        if _below(real, root) is None:
+            raise PathRefused(
+                f"{route.source!r} leads outside the source root {route.mapping.source!r} "
+                "through a symbolic link"
+            )
+        return route
