@@ -39,13 +39,15 @@ class MqttConnection:
         durable_session: bool = False,
         manual_ack: bool = False,
         max_inflight: int = 100,
+        announce: bool = True,
     ) -> None:
+        """`announce`: keep the retained `<component>/availability` (services, not CLIs)."""
         self.settings = settings
         self.topics = Topics(settings.base_topic)
         self.component = component
         self.durable_session = durable_session
         self.connected = threading.Event()
-        self._availability = self.topics.availability(component)
+        self._availability = self.topics.availability(component) if announce else None
         self._subscriptions: list[tuple[str, int]] = []
         self._handler: MessageHandler | None = None
         self._lock = threading.Lock()
@@ -62,7 +64,8 @@ class MqttConnection:
         if settings.username:
             password = settings.password.get_secret_value() if settings.password else None
             self._client.username_pw_set(settings.username, password)
-        self._client.will_set(self._availability, "offline", qos=1, retain=True)
+        if self._availability:
+            self._client.will_set(self._availability, "offline", qos=1, retain=True)
         self._client.max_inflight_messages_set(max_inflight)
         self._client.reconnect_delay_set(min_delay=1, max_delay=15)
         self._client.on_connect = self._on_connect
@@ -100,7 +103,7 @@ class MqttConnection:
     def stop(self, timeout: float = 2.0) -> None:
         """Say `offline` (a clean disconnect sends no will), then disconnect."""
         self._stopping = True
-        if self.connected.is_set():
+        if self._availability and self.connected.is_set():
             done = threading.Event()
             self.publish(self._availability, "offline", retain=True, on_done=lambda _ok: done.set())
             done.wait(timeout)
@@ -145,7 +148,8 @@ class MqttConnection:
                  self.settings.host, self.settings.port, flags.session_present)
         for topic, qos in self._subscriptions:
             client.subscribe(topic, qos)
-        self.publish(self._availability, "online", retain=True)
+        if self._availability:
+            self.publish(self._availability, "online", retain=True)
         self.connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:

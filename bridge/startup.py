@@ -9,9 +9,11 @@ from bridge.logs import setup_logging
 from bridge.settings import CONFIG_ENV, ConfigError, Settings, load_settings
 
 
-def add_config_argument(parser: argparse.ArgumentParser) -> None:
+def add_config_argument(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
     parser.add_argument(
         "--config", "-c", metavar="FILE",
+        # On a subcommand, an absent --config must not hide one given before the subcommand.
+        default=argparse.SUPPRESS if subcommand else None,
         help=f"the arrsync YAML file (default: ${CONFIG_ENV})",
     )
 

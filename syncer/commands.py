@@ -1,0 +1,137 @@
+"""The syncer's commands for people: check, explain, trigger/retry, jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.mqtt import MqttConnection
+from bridge.settings import Settings
+from syncer.errors import DestinationNotReady
+from syncer.guard import DestinationGuard
+from syncer.jobs import FINISHED, JobState, JobStatus
+from syncer.mapping import PathMapper, PathRefused
+from syncer.store import JobStore
+
+OK, BAD = "ok  ", "FAIL"
+
+
+def check(settings: Settings) -> int:
+    """Validate everything the syncer needs; exit 1 if anything is wrong."""
+    problems = 0
+
+    def report(ok: bool, text: str) -> None:
+        nonlocal problems
+        problems += not ok
+        print(f"  [{OK if ok else BAD}] {text}")
+
+    print("config: valid")
+    print(f"mappings ({len(settings.syncer.mappings)}):")
+    guard = DestinationGuard(settings.syncer.free_space_margin)
+    for mapping in settings.syncer.mappings:
+        print(f"- {mapping.name}: {mapping.arr_path} -> {mapping.source} -> {mapping.dest}")
+        report(os.access(mapping.source, os.R_OK | os.X_OK),
+               f"source {mapping.source} exists and is readable")
+        try:
+            guard.check(mapping)
+            report(True, f"destination {mapping.dest} is ready (mount, anchors, writable)")
+        except DestinationNotReady as exc:
+            report(False, str(exc))
+    if not settings.syncer.mappings:
+        report(False, "no mappings configured: nothing would be synced")
+    rsync = shutil.which(settings.syncer.rsync_path)
+    version = ""
+    if rsync:
+        first = subprocess.run([rsync, "--version"], capture_output=True, text=True,
+                               check=False).stdout.splitlines()
+        version = first[0] if first else ""
+    report(bool(rsync), f"rsync: {version or 'not found: install the rsync package'}")
+    mqtt = MqttConnection(settings.mqtt, "check", announce=False)
+    mqtt.start()
+    reached = mqtt.wait_connected(5)
+    mqtt.stop()
+    report(reached, f"broker {settings.mqtt.host}:{settings.mqtt.port} "
+                    f"{'reachable' if reached else 'not reachable or refused the login'}")
+    print("all good" if not problems else f"{problems} problem(s)")
+    return 1 if problems else 0
+
+
+def explain(settings: Settings, path: str) -> int:
+    try:
+        route = PathMapper(settings.syncer.mappings).route(path)
+    except PathRefused as exc:
+        print(f"refused: {exc}")
+        return 1
+    source_state = "exists" if os.path.lexists(route.source) else "does not exist (yet)"
+    print(f"mapping:  {route.mapping.name} (arr_path {route.mapping.arr_path})")
+    print(f"arr path: {route.arr_path}")
+    print(f"source:   {route.source}  [{source_state}]")
+    print(f"dest:     {route.dest}")
+    return 0
+
+
+def trigger(settings: Settings, request: dict[str, Any], timeout: float) -> int:
+    """Publish a request and print its job's status messages until it finishes."""
+    request_id = f"cli-{uuid.uuid4().hex[:12]}"
+    retry_job = request.get("retry")
+    done = threading.Event()
+    result: list[JobStatus] = []
+
+    mqtt = MqttConnection(settings.mqtt, "cli", announce=False)
+
+    def on_message(message: Any) -> None:
+        try:
+            status = JobStatus.model_validate_json(message.payload)
+        except ValueError:
+            return
+        if status.trigger != request_id and status.job != retry_job:
+            return
+        if status.state is JobState.PROGRESS:
+            print(f"  {status.percent}%  {status.bytes_per_s or 0} B/s  eta {status.eta_s}s")
+            return
+        print(f"{status.state.value}: {status.title or ''} {status.error or ''}".rstrip())
+        if status.state in FINISHED:
+            result.append(status)
+            done.set()
+
+    mqtt.on_message(on_message)
+    mqtt.subscribe(mqtt.topics.all_sync_states)
+    mqtt.start()
+    if not mqtt.wait_connected(10):
+        print(f"cannot reach the broker at {settings.mqtt.host}:{settings.mqtt.port}")
+        mqtt.stop()
+        return 2
+    published = threading.Event()
+    mqtt.publish(mqtt.topics.sync_request, json.dumps({**request, "id": request_id}),
+                 on_done=lambda ok: published.set())
+    published.wait(10)
+    finished = done.wait(timeout)
+    mqtt.stop()
+    if not finished:
+        print(f"no result within {timeout:.0f}s; is arrsync-syncer running?")
+        return 2
+    return 0 if result[0].state is not JobState.FAILED else 1
+
+
+def list_jobs(settings: Settings, *, failed: bool, limit: int) -> int:
+    if not settings.syncer.state_path.exists():
+        print(f"no job store at {settings.syncer.state_path} yet")
+        return 0
+    store = JobStore(settings.syncer.state_path)
+    jobs = store.recent(limit, JobState.FAILED if failed else None)
+    store.close()
+    for job in jobs:
+        when = datetime.fromtimestamp(job.updated_at, UTC).strftime("%Y-%m-%d %H:%M")
+        print(f"{job.id}  {when}  {job.state.value:<9}  {job.attempt}/{job.max_attempts}  "
+              f"{job.title or ''}")
+        if job.error:
+            print(f"{'':14}{job.error}")
+    if not jobs:
+        print("no jobs")
+    return 0

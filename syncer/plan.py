@@ -1,0 +1,154 @@
+"""From events and requests to jobs, and from a job to the files one attempt copies.
+
+An arr handler's knowledge ends here: the engine below only sees mappings and paths.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bridge.envelope import EventEnvelope
+from bridge.settings import Mapping
+from syncer.errors import SourceMissing
+from syncer.jobs import Job, JobState
+from syncer.mapping import PathMapper, PathRefused, Route
+
+
+@dataclass(frozen=True)
+class Refusal:
+    path: str
+    reason: str
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def jobs_for_event(envelope: EventEnvelope, mapper: PathMapper, *, max_attempts: int,
+                   now: float) -> tuple[list[Job], list[Refusal]]:
+    """One job per release and mapping; paths that map nowhere become refusals."""
+    routes: dict[str, list[Route]] = {}
+    refusals: list[Refusal] = []
+    for imported in envelope.files:
+        try:
+            route = mapper.route(imported.path)
+        except PathRefused as exc:
+            refusals.append(Refusal(imported.path, str(exc)))
+            continue
+        routes.setdefault(route.mapping.name, []).append(route)
+    download_id = envelope.payload.get("downloadId")
+    jobs = [
+        Job(id=new_job_id(), trigger=envelope.id, app=envelope.app, instance=envelope.instance,
+            title=envelope.title, download_id=download_id if isinstance(download_id, str) else None,
+            mapping=name, paths=list(dict.fromkeys(r.relative for r in found)),
+            max_attempts=max_attempts, created_at=now, updated_at=now, next_attempt_at=now)
+        for name, found in routes.items()
+    ]
+    return jobs, refusals
+
+
+def job_for_request(request_id: str, route: Route, *, max_attempts: int, now: float) -> Job:
+    title = posixpath.basename(route.relative) or route.mapping.name
+    return Job(id=new_job_id(), trigger=request_id, app="manual", instance=None, title=title,
+               download_id=None, mapping=route.mapping.name, paths=[route.relative],
+               max_attempts=max_attempts, created_at=now, updated_at=now, next_attempt_at=now)
+
+
+def refused_job(trigger: str | None, app: str | None, title: str | None, refusal: Refusal,
+                now: float) -> Job:
+    """A job that failed before it began, so `arrsync-syncer jobs` shows the refusal too."""
+    return Job(id=new_job_id(), trigger=trigger, app=app, instance=None, title=title,
+               download_id=None, mapping="", paths=[refusal.path], state=JobState.FAILED,
+               max_attempts=0, error=refusal.reason, created_at=now, updated_at=now)
+
+
+def _covered(path: str, claimed: dict[str, str]) -> str | None:
+    """The job that already has `path`, itself or a folder above it."""
+    if path in claimed:
+        return claimed[path]
+    parts = path.split("/")
+    for depth in range(len(parts) - 1, -1, -1):
+        owner = claimed.get("/".join(parts[:depth]))
+        if owner:
+            return owner
+    return None
+
+
+def drop_claimed(job: Job, claimed: dict[str, str]) -> list[str]:
+    """Remove paths another job already covers; returns the ids of those jobs."""
+    owners = [_covered(path, claimed) for path in job.paths]
+    job.paths = [p for p, owner in zip(job.paths, owners, strict=True) if owner is None]
+    return sorted({owner for owner in owners if owner})
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    source: str
+    dest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """What one attempt copies: rsync's relative entries and every file for verification."""
+
+    entries: list[str]
+    items: list[CopyItem]
+
+    @property
+    def bytes(self) -> int:
+        return sum(item.size for item in self.items)
+
+
+def _sidecars(source: str) -> list[str]:
+    """Files beside `source` that share its name: `Film.en.srt`, `Film.nfo`, `Film-poster.jpg`."""
+    folder, name = os.path.split(source)
+    stem = os.path.splitext(name)[0]
+    try:
+        siblings = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(
+        sibling for sibling in siblings
+        if sibling != name and sibling.startswith((stem + ".", stem + "-"))
+        and os.path.isfile(os.path.join(folder, sibling))
+    )
+
+
+def collect(job: Job, mapping: Mapping, *, sidecars: bool,
+            exists: Callable[[str], bool] = os.path.lexists) -> FileSet:
+    """Expand the job's paths to files; SourceMissing if one is not (yet) there."""
+    entries: list[str] = []
+    items: list[CopyItem] = []
+
+    def add(relative: str) -> None:
+        source = posixpath.join(mapping.source, relative) if relative else mapping.source
+        dest = posixpath.join(mapping.dest, relative) if relative else mapping.dest
+        entries.append(relative or ".")
+        if os.path.isdir(source) and not os.path.islink(source):
+            for folder, _dirs, files in os.walk(source):
+                for name in files:
+                    path = os.path.join(folder, name)
+                    inner = os.path.relpath(path, source)
+                    items.append(CopyItem(path, os.path.join(dest, inner),
+                                          os.lstat(path).st_size))
+        else:
+            items.append(CopyItem(source, dest, os.lstat(source).st_size))
+
+    for relative in job.paths:
+        source = posixpath.join(mapping.source, relative) if relative else mapping.source
+        if not exists(source):
+            raise SourceMissing(
+                f"{source} is not there (yet): the arr may still be moving it, or the share "
+                "is slow to show it"
+            )
+        add(relative)
+        if sidecars and os.path.isfile(source):
+            folder = posixpath.dirname(relative)
+            for sidecar in _sidecars(source):
+                add(posixpath.join(folder, sidecar) if folder else sidecar)
+    return FileSet(list(dict.fromkeys(entries)), items)

@@ -1,0 +1,214 @@
+"""The syncer process: MQTT intake → durable jobs → engine, acknowledging only what is stored.
+
+Messages arrive on the network thread and are queued for one intake thread, which turns
+each into jobs, commits them (with the event id, for de-duplication) and only then
+acknowledges the message. Anything not acknowledged is redelivered by the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import paho.mqtt.client as paho
+from pydantic import ValidationError
+
+from bridge.envelope import EventEnvelope, parse_envelope
+from bridge.mqtt import MqttConnection
+from bridge.settings import Settings
+from syncer.engine import Engine
+from syncer.jobs import ACTIVE, Job, JobState
+from syncer.mapping import PathMapper, PathRefused
+from syncer.plan import (
+    Refusal,
+    drop_claimed,
+    job_for_request,
+    jobs_for_event,
+    new_job_id,
+    refused_job,
+)
+from syncer.status import StatusReporter
+from syncer.store import JobStore
+
+log = logging.getLogger(__name__)
+
+DEDUP_WINDOW_S = 24 * 3600  # a path synced within this window is not synced again
+PRUNE_EVERY_S = 3600
+
+
+class BadRequest(Exception):
+    """A manual request that cannot be understood."""
+
+
+def parse_request(payload: bytes) -> tuple[str, str | None, str | None]:
+    """A request as (request id, path, job id to retry)."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the request is not UTF-8 text") from None
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"the request is not valid JSON: {exc.msg}") from None
+        request_id = data.get("id") if isinstance(data.get("id"), str) else None
+        request_id = request_id or f"req-{uuid.uuid4().hex[:12]}"
+        if isinstance(data.get("retry"), str):
+            return request_id, None, data["retry"]
+        if not isinstance(data.get("path"), str):
+            raise BadRequest('a JSON request needs "path" (a string) or "retry" (a job id)')
+        return request_id, data["path"], None
+    path = text.strip("\r\n")
+    if not path.strip():
+        raise BadRequest("the request is empty; send a path")
+    return f"req-{uuid.uuid4().hex[:12]}", path, None
+
+
+class SyncerService:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = JobStore(settings.syncer.state_path)
+        self.mqtt = MqttConnection(settings.mqtt, "syncer", client_id=settings.syncer.client_id,
+                                   durable_session=True, manual_ack=True)
+        self.topics = self.mqtt.topics
+        self.mapper = PathMapper(settings.syncer.mappings)
+        self.reporter = StatusReporter(self.mqtt, self.store, settings.syncer.mappings, clock)
+        self.engine = Engine(settings.syncer, self.store, self.reporter, clock)
+        self._inbox: queue.Queue[paho.MQTTMessage | None] = queue.Queue()
+        self._intake = threading.Thread(target=self._take_in, name="intake", daemon=True)
+        self.mqtt.subscribe(self.topics.all_events)
+        self.mqtt.subscribe(self.topics.sync_request)
+        self.mqtt.on_message(self._inbox.put)
+
+    def start(self) -> None:
+        self.engine.start()
+        self._intake.start()
+        self.mqtt.start()
+        self.reporter.summary(running=0)
+
+    def stop(self) -> None:
+        """Stop taking messages (unacknowledged ones are redelivered), finish, say offline."""
+        self._inbox.put(None)
+        self._intake.join(timeout=10)
+        self.engine.stop(self.settings.syncer.shutdown_grace)
+        self.reporter.summary(running=0)
+        self.mqtt.stop()
+        self.store.close()
+
+    # -- intake ------------------------------------------------------------------------------
+    def _take_in(self) -> None:
+        next_prune = 0.0
+        while True:
+            if time.monotonic() >= next_prune:
+                self._prune()
+                next_prune = time.monotonic() + PRUNE_EVERY_S
+            try:
+                message = self._inbox.get(timeout=60)
+            except queue.Empty:
+                continue
+            if message is None:
+                return
+            try:
+                if message.topic == self.topics.sync_request:
+                    self._request(message.payload)
+                else:
+                    self._event(message.payload)
+            except Exception:
+                log.exception("could not handle a message on %s; dropping it", message.topic)
+            self.mqtt.ack(message.mid, message.qos)
+
+    def _prune(self) -> None:
+        cutoff = self.clock() - self.settings.syncer.keep_finished_days * 86400
+        removed = self.store.prune(cutoff)
+        if removed:
+            log.info("pruned %d finished job(s)", removed)
+
+    def _event(self, payload: bytes) -> None:
+        try:
+            envelope = parse_envelope(payload)
+        except ValidationError as exc:
+            log.warning("ignoring a malformed event envelope (%d problem(s))", exc.error_count())
+            return
+        if envelope.event == "Test":
+            self._test(envelope)
+        elif envelope.event == "Download" and envelope.files:
+            self._import(envelope)
+        else:
+            log.debug("ignoring %s %s: not an import", envelope.app, envelope.event)
+
+    def _test(self, envelope: EventEnvelope) -> None:
+        if not self.store.add(envelope.id, [], self.clock()):
+            return
+        who = envelope.instance or envelope.app
+        job = Job(id=f"test-{envelope.id[:12]}", trigger=envelope.id, app=envelope.app,
+                  instance=envelope.instance, title=f"{who} webhook test", download_id=None,
+                  mapping="", paths=[], state=JobState.TEST, max_attempts=0)
+        log.info("test event from %s: the chain arr → bridge → syncer works", who)
+        self.reporter.job(job, JobState.TEST)
+
+    def _import(self, envelope: EventEnvelope) -> None:
+        now = self.clock()
+        jobs, refusals = jobs_for_event(envelope, self.mapper,
+                                        max_attempts=self.settings.syncer.max_attempts, now=now)
+        for job in jobs:
+            wanted = list(job.paths)
+            owners = drop_claimed(job, self.store.claimed_paths(job.mapping,
+                                                                now - DEDUP_WINDOW_S))
+            if not job.paths:
+                job.paths, job.state = wanted, JobState.SKIPPED
+                job.error = f"already synced or queued by job {', '.join(owners)}"
+        failed = [refused_job(envelope.id, envelope.app, envelope.title, r, now)
+                  for r in refusals]
+        if not self.store.add(envelope.id, [*jobs, *failed], now):
+            log.info("event %s was already handled; ignoring the repeat", envelope.id)
+            return
+        self._announce([*jobs, *failed])
+
+    def _request(self, payload: bytes) -> None:
+        now = self.clock()
+        try:
+            request_id, path, retry = parse_request(payload)
+        except BadRequest as exc:
+            self._refuse(None, payload.decode("utf-8", "replace")[:200], str(exc), now)
+            return
+        if retry is not None:
+            if self.engine.retry(retry) is None:
+                self._refuse(request_id, retry, f"there is no failed job {retry!r} to retry",
+                             now)
+            return
+        assert path is not None
+        try:
+            route = self.mapper.route(path)
+        except PathRefused as exc:
+            self._refuse(request_id, path, str(exc), now)
+            return
+        job = job_for_request(request_id, route, max_attempts=self.settings.syncer.max_attempts,
+                              now=now)
+        owners = drop_claimed(job, self.store.claimed_paths(job.mapping, float("inf")))
+        if not job.paths:  # only active jobs count: a manual request may repeat a sync
+            job.paths = [route.relative]
+            job.state = JobState.SKIPPED
+            job.error = f"already queued or running as job {', '.join(owners)}"
+        if self.store.add(request_id, [job], now):
+            self._announce([job])
+
+    def _refuse(self, request_id: str | None, path: str, reason: str, now: float) -> None:
+        job = refused_job(request_id, "manual", path, Refusal(path, reason), now)
+        job.id = new_job_id()
+        self.store.add(None, [job], now)
+        log.warning("refused request %r: %s", path, reason)
+        self._announce([job])
+
+    def _announce(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self.reporter.job(job, job.state)
+            if job.state in ACTIVE:
+                log.info("queued job %s: %s (%d path(s), mapping %s)", job.id, job.title,
+                         len(job.paths), job.mapping)
+        self.engine.wake()

@@ -1,0 +1,173 @@
+"""The durable job store (sqlite3): jobs survive crashes, and events are de-duplicated.
+
+An event's id is committed together with its jobs, in one transaction, before the MQTT
+message is acknowledged: a redelivered event finds its id here and creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import fields
+from pathlib import Path
+
+from syncer.jobs import ACTIVE, FINISHED, Job, JobState
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    trigger TEXT, app TEXT, instance TEXT, title TEXT, download_id TEXT,
+    mapping TEXT NOT NULL,
+    paths TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempt INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+    error TEXT, bytes INTEGER NOT NULL, files INTEGER NOT NULL, duration_s REAL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, next_attempt_at REAL NOT NULL,
+    held INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at REAL NOT NULL);
+"""
+
+_COLUMNS = [f.name for f in fields(Job) if f.name != "extra"]
+
+
+def _row(job: Job) -> tuple[object, ...]:
+    values = []
+    for name in _COLUMNS:
+        value = getattr(job, name)
+        if name == "paths":
+            value = json.dumps(value, ensure_ascii=False)
+        elif name == "state":
+            value = str(value)
+        elif name == "held":
+            value = int(value)
+        values.append(value)
+    return tuple(values)
+
+
+def _job(row: sqlite3.Row) -> Job:
+    data = dict(row)
+    data["paths"] = json.loads(data["paths"])
+    data["state"] = JobState(data["state"])
+    data["held"] = bool(data["held"])
+    return Job(**data)
+
+
+class JobStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- writes ------------------------------------------------------------------------------
+    def add(self, event_id: str | None, jobs: Iterable[Job], now: float) -> bool:
+        """Commit an event's jobs; False (and nothing written) if the event was seen before."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if event_id is not None:
+                    inserted = self._db.execute(
+                        "INSERT OR IGNORE INTO events (id, at) VALUES (?, ?)", (event_id, now)
+                    ).rowcount
+                    if not inserted:
+                        self._db.execute("ROLLBACK")
+                        return False
+                placeholders = ", ".join("?" for _ in _COLUMNS)
+                self._db.executemany(
+                    f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                    [_row(job) for job in jobs],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return True
+
+    def save(self, job: Job) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in _COLUMNS if name != "id")
+        values = [v for name, v in zip(_COLUMNS, _row(job), strict=True) if name != "id"]
+        with self._lock:
+            self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?",  # noqa: S608
+                             (*values, job.id))
+
+    def recover_interrupted(self) -> list[Job]:
+        """Jobs a crash left running go back to the queue; the lost attempt is not counted."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs WHERE state = ?",
+                                    (JobState.STARTED.value,)).fetchall()
+            self._db.execute(
+                "UPDATE jobs SET state = ?, attempt = max(attempt - 1, 0) WHERE state = ?",
+                (JobState.QUEUED.value, JobState.STARTED.value),
+            )
+        return [_job(row) for row in rows]
+
+    def prune(self, finished_before: float) -> int:
+        states = [s.value for s in FINISHED]
+        with self._lock:
+            removed = self._db.execute(
+                "DELETE FROM jobs WHERE updated_at < ? AND state IN (?, ?, ?)",
+                (finished_before, *states),
+            ).rowcount
+            self._db.execute("DELETE FROM events WHERE at < ?", (finished_before,))
+        return removed
+
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def due(self, now: float, limit: int, exclude: Iterable[str] = ()) -> list[Job]:
+        skip = set(exclude)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM jobs WHERE state IN (?, ?) AND next_attempt_at <= ? "
+                "ORDER BY next_attempt_at, created_at LIMIT ?",
+                (JobState.QUEUED.value, JobState.RETRYING.value, now, limit + len(skip)),
+            ).fetchall()
+        return [job for job in map(_job, rows) if job.id not in skip][:limit]
+
+    def next_due_at(self) -> float | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT min(next_attempt_at) FROM jobs WHERE state IN (?, ?)",
+                (JobState.QUEUED.value, JobState.RETRYING.value),
+            ).fetchone()
+        return row[0]
+
+    def claimed_paths(self, mapping: str, succeeded_since: float) -> dict[str, str]:
+        """Relative path → job id, for active jobs and jobs that succeeded since the time."""
+        states = [s.value for s in ACTIVE]
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, paths FROM jobs WHERE mapping = ? AND (state IN (?, ?, ?) "
+                "OR (state = ? AND updated_at >= ?))",
+                (mapping, *states, JobState.SUCCEEDED.value, succeeded_since),
+            ).fetchall()
+        return {path: row["id"] for row in rows for path in json.loads(row["paths"])}
+
+    def recent(self, limit: int = 20, state: JobState | None = None) -> list[Job]:
+        query, args = "SELECT * FROM jobs", []
+        if state:
+            query += " WHERE state = ?"
+            args.append(state.value)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY updated_at DESC LIMIT ?",
+                                    (*args, limit)).fetchall()
+        return [_job(row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall()
+        return {row[0]: row[1] for row in rows}
