@@ -195,7 +195,7 @@ class Engine:
             return
         mismatch = _size_mismatch(files)
         if mismatch:
-            self._failed_attempt(job, Decision.RETRY, mismatch)
+            self._failed_attempt(job, *mismatch)
             return
         self._finish(job, JobState.SUCCEEDED, None)
 
@@ -246,13 +246,21 @@ class Engine:
         self.reporter.job(job, state, **extra)
 
 
-def _size_mismatch(files: FileSet) -> str | None:
+def _size_mismatch(files: FileSet) -> tuple[Decision, str] | None:
+    """Compare sizes after the copy. A bad copy of ours is removed and retried (the source
+    may have grown while it was copied); a file that was there before is never touched."""
     for item in files.items:
         try:
             size = os.lstat(item.dest).st_size
         except FileNotFoundError:
-            return f"{item.dest} is missing after the copy"
-        if size != item.size:
-            return (f"{item.dest} has {size} bytes but the source has {item.size}; "
-                    "arrsync never overwrites an existing file, remove it to copy again")
+            return Decision.RETRY, f"{item.dest} is missing after the copy"
+        if size == item.size:
+            continue
+        if item.existed:
+            return Decision.GIVE_UP, (
+                f"{item.dest} already existed with {size} bytes but the source has "
+                f"{item.size}; arrsync never overwrites a file: remove it to copy again")
+        os.unlink(item.dest)
+        return Decision.RETRY, (f"{item.dest} had {size} bytes after the copy but the source "
+                                f"has {item.size}; the source may still be growing")
     return None

@@ -90,6 +90,7 @@ class CopyItem:
     source: str
     dest: str
     size: int
+    existed: bool  # the destination had this file before the attempt: never touched
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,10 @@ class FileSet:
     @property
     def bytes(self) -> int:
         return sum(item.size for item in self.items)
+
+
+def _item(source: str, dest: str) -> CopyItem:
+    return CopyItem(source, dest, os.lstat(source).st_size, os.path.lexists(dest))
 
 
 def _sidecars(source: str) -> list[str]:
@@ -134,10 +139,9 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool,
                 for name in files:
                     path = os.path.join(folder, name)
                     inner = os.path.relpath(path, source)
-                    items.append(CopyItem(path, os.path.join(dest, inner),
-                                          os.lstat(path).st_size))
+                    items.append(_item(path, os.path.join(dest, inner)))
         else:
-            items.append(CopyItem(source, dest, os.lstat(source).st_size))
+            items.append(_item(source, dest))
 
     for relative in job.paths:
         source = posixpath.join(mapping.source, relative) if relative else mapping.source

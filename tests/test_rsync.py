@@ -1,0 +1,141 @@
+"""rsync itself: hostile names copy literally, nothing is overwritten, progress parses,
+and the exit-code table decides every code rsync documents."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from syncer.errors import RSYNC_EXIT_CODES, Decision, rsync_outcome
+from syncer.rsync import PARTIAL_DIR, Progress, RsyncRun, build_command, parse_progress
+
+HOSTILE = [
+    "spaces in name.mkv",
+    "quote's \"double\".mkv",
+    "$(touch PWNED).mkv",
+    "`touch PWNED2`.mkv",
+    "semi;colon && echo x | cat.mkv",
+    "-rf --delete.mkv",
+    "--remove-source-files.mkv",
+    "new\nline.mkv",
+    "Amélie 日本語 😀.mkv",
+    "star*?[x].mkv",
+    "back\\slash.mkv",
+    "tab\there.mkv",
+]
+
+
+def copy(source: Path, dest: Path, paths: list[str], *extra: str) -> int:
+    command = build_command("rsync", str(source), str(dest), dry_run=False, extra_args=extra)
+    return RsyncRun(command, paths).run(lambda _p: None).exit_code
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_names_copy_literally_and_run_nothing(tmp_path: Path, name: str) -> None:
+    source, dest = tmp_path / "src", tmp_path / "dst"
+    (source / "-dir $(x)").mkdir(parents=True)
+    dest.mkdir()
+    (source / "-dir $(x)" / name).write_bytes(b"media " + name.encode())
+    assert copy(source, dest, [f"-dir $(x)/{name}"]) == 0
+    assert (dest / "-dir $(x)" / name).read_bytes() == b"media " + name.encode()
+    assert sorted(p.name for p in (dest / "-dir $(x)").iterdir()) == [name]
+    for witness in (tmp_path, Path.cwd()):
+        assert not (witness / "PWNED").exists() and not (witness / "PWNED2").exists()
+    assert (source / "-dir $(x)" / name).exists()  # --remove-source-files was not obeyed
+
+
+def test_existing_destination_files_are_never_overwritten(tmp_path: Path) -> None:
+    source, dest = tmp_path / "src", tmp_path / "dst"
+    (source / "Film").mkdir(parents=True)
+    (dest / "Film").mkdir(parents=True)
+    (source / "Film" / "film.mkv").write_bytes(b"new version")
+    (dest / "Film" / "film.mkv").write_bytes(b"old")
+    assert copy(source, dest, ["Film/film.mkv"]) == 0
+    assert (dest / "Film" / "film.mkv").read_bytes() == b"old"
+
+
+def test_folders_copy_recursively_with_parents(tmp_path: Path) -> None:
+    source, dest = tmp_path / "src", tmp_path / "dst"
+    (source / "Show" / "Season 1").mkdir(parents=True)
+    dest.mkdir()
+    for n in range(3):
+        (source / "Show" / "Season 1" / f"e{n}.mkv").write_bytes(bytes([n]) * 100)
+    assert copy(source, dest, ["Show"]) == 0
+    assert sorted(p.name for p in (dest / "Show" / "Season 1").iterdir()) == \
+        ["e0.mkv", "e1.mkv", "e2.mkv"]
+
+
+def test_dry_run_writes_nothing_and_reports_names(tmp_path: Path) -> None:
+    source, dest = tmp_path / "src", tmp_path / "dst"
+    (source / "Film").mkdir(parents=True)
+    dest.mkdir()
+    (source / "Film" / "film.mkv").write_bytes(b"x")
+    command = build_command("rsync", str(source), str(dest), dry_run=True, extra_args=[])
+    result = RsyncRun(command, ["Film/film.mkv"]).run(lambda _p: None)
+    assert result.exit_code == 0
+    assert "Film/film.mkv" in result.transferred
+    assert list(dest.iterdir()) == []
+
+
+def test_progress_lines_parse() -> None:
+    assert parse_progress("     10846208  21%   10.01MB/s    0:00:03  ") == Progress(
+        bytes=10846208, percent=21, bytes_per_s=int(10.01 * 1024**2), eta_s=3)
+    assert parse_progress("  1000 100%  500.00kB/s    1:02:03 (xfr#1, to-chk=0/2)") == \
+        Progress(1000, 100, 512000, 3723)
+    assert parse_progress("Film/film.mkv") is None
+
+
+def test_slow_copy_reports_progress_and_resumes_after_stop(tmp_path: Path) -> None:
+    source, dest = tmp_path / "src", tmp_path / "dst"
+    source.mkdir()
+    dest.mkdir()
+    (source / "big.mkv").write_bytes(bytes(range(256)) * 40_000)  # 10 MB
+    command = build_command("rsync", str(source), str(dest), dry_run=False,
+                            extra_args=["--bwlimit=2m"])
+    run = RsyncRun(command, ["big.mkv"])
+    seen: list[Progress] = []
+
+    def on_progress(progress: Progress) -> None:
+        seen.append(progress)
+        if progress.bytes > 1_000_000:
+            run.stop()
+
+    assert run.run(on_progress).exit_code == 20
+    assert seen and seen[-1].bytes_per_s > 0
+    assert not (dest / "big.mkv").exists()  # never visible under its final name while partial
+    partial = dest / PARTIAL_DIR / "big.mkv"
+    assert partial.stat().st_size > 0
+    resumed = subprocess.run(
+        [*build_command("rsync", str(source), str(dest), dry_run=False, extra_args=["--stats"])],
+        input=b"big.mkv\0", capture_output=True, check=True)
+    matched = int(next(line for line in resumed.stdout.decode().splitlines()
+                       if line.startswith("Matched data")).split()[2].replace(",", ""))
+    assert matched > 0  # the partial file was reused, not copied again from zero
+    assert (dest / "big.mkv").read_bytes() == (source / "big.mkv").read_bytes()
+
+
+@pytest.mark.parametrize("code", sorted(RSYNC_EXIT_CODES))
+def test_every_documented_exit_code_has_a_decision(code: int) -> None:
+    outcome = rsync_outcome(code)
+    assert outcome.decision in (Decision.RETRY, Decision.GIVE_UP)
+    assert len(outcome.reason) > 20
+
+
+@pytest.mark.parametrize(
+    ("code", "decision"),
+    [(1, Decision.GIVE_UP), (4, Decision.GIVE_UP), (11, Decision.RETRY), (12, Decision.RETRY),
+     (23, Decision.RETRY), (24, Decision.RETRY), (30, Decision.RETRY), (99, Decision.GIVE_UP),
+     (-9, Decision.RETRY)],
+)
+def test_exit_codes_decide_retry_or_give_up(code: int, decision: Decision) -> None:
+    assert rsync_outcome(code).decision is decision
+
+
+def test_real_rsync_usage_error_is_code_1_and_gives_up(tmp_path: Path) -> None:
+    command = build_command("rsync", str(tmp_path), str(tmp_path), dry_run=False,
+                            extra_args=["--no-such-option"])
+    code = RsyncRun(command, []).run(lambda _p: None).exit_code
+    assert code == 1
+    assert rsync_outcome(code).decision is Decision.GIVE_UP
