@@ -66,6 +66,10 @@ def render_config(
         elif key == "log_dest":
             line = f"log_dest file {data_dir}/mosquitto.log"
         lines.append(line)
+    if os.geteuid() == 0:
+        # Started as root, mosquitto drops to the "mosquitto" user, which cannot write to a
+        # private data folder: no persistence, no log. Stay the user that started it.
+        lines.append("user root")
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bridge.service import BridgeService
 from bridge.settings import Settings
@@ -172,3 +176,67 @@ def syncer_settings(make_settings: Callable[..., Settings], broker: LocalBroker,
     values = {"mappings": media.mappings, "retry_delay": 0.05, "guard_interval": 0.1,
               "free_space_margin": 0, "client_id": f"{base_topic}-syncer", **syncer}
     return make_settings(broker, syncer=values)
+
+
+BIN = Path(sys.executable).parent
+
+
+class Process:
+    """An arrsync command run as a user runs it, output kept in a log file."""
+
+    def __init__(self, command: str, config: Path, log: Path, *args: str) -> None:
+        self.log = log
+        self._out = log.open("ab")
+        self.popen = subprocess.Popen([str(BIN / command), "--config", str(config), *args],
+                                      stdout=self._out, stderr=subprocess.STDOUT)
+
+    def signal(self, sig: signal.Signals) -> int:
+        self.popen.send_signal(sig)
+        return self.wait(60)
+
+    def wait(self, timeout: float) -> int:
+        code = self.popen.wait(timeout=timeout)
+        self._out.close()
+        return code
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, base_topic: str) -> Callable[..., Path]:
+    """A YAML config file for processes started as a user would start them."""
+
+    def write(broker: LocalBroker, **sections: dict[str, Any]) -> Path:
+        data: dict[str, Any] = {
+            "log_level": "INFO",
+            "mqtt": {"host": "127.0.0.1", "port": broker.port, "base_topic": base_topic},
+            "bridge": {"host": "127.0.0.1", "port": 0,
+                       "spool_path": str(tmp_path / "data" / "spool.db")},
+            "syncer": {"state_path": str(tmp_path / "data" / "syncer.db"),
+                       "client_id": f"{base_topic}-syncer", "retry_delay": 0.1,
+                       "guard_interval": 0.1, "free_space_margin": 0},
+        }
+        for section, values in sections.items():
+            data.setdefault(section, {}).update(values)
+        path = tmp_path / "arrsync.yml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_command(tmp_path: Path) -> Iterator[Callable[..., Process]]:
+    started: list[Process] = []
+
+    def run(command: str, config: Path, *args: str) -> Process:
+        log = tmp_path / f"{command}-{len(started)}.log"
+        process = Process(command, config, log, *args)
+        started.append(process)
+        return process
+
+    yield run
+    for process in started:
+        if process.popen.poll() is None:
+            process.signal(signal.SIGKILL)
