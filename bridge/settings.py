@@ -177,7 +177,9 @@ class SyncerSettings(_Section):
         return self
 
 
-NotifyState = Literal["queued", "started", "retrying", "succeeded", "failed", "skipped"]
+NotifyState = Literal[
+    "queued", "started", "retrying", "succeeded", "failed", "skipped", "availability"
+]
 
 
 def _split_words(value: Any) -> Any:

@@ -45,3 +45,7 @@ class Topics:
 
     def availability(self, component: str) -> str:
         return check_publish_topic(f"{self.base}/{component}/availability")
+
+    @property
+    def all_availability(self) -> str:
+        return f"{self.base}/+/availability"

@@ -219,7 +219,7 @@ class Engine:
             return
         delay = min(self.settings.retry_delay * 2 ** (job.attempt - 1),
                     self.settings.retry_delay_max)
-        job.state, job.error = JobState.RETRYING, reason
+        job.state, job.error, job.held = JobState.RETRYING, reason, False
         job.updated_at = self.clock()
         job.next_attempt_at = job.updated_at + delay
         self.store.save(job)

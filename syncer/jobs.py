@@ -44,6 +44,9 @@ class JobStatus(BaseModel):
     max_attempts: int = Field(description="Attempts before the job fails.")
     duration_s: float | None = Field(None, description="Seconds the last attempt took.")
     error: str | None = Field(None, description="Why it failed or waits, for a person.")
+    held: bool = Field(
+        False, description="retrying only: waits for the destination (attempts not spent)."
+    )
     dry_run: bool = Field(False, description="True when nothing was written (syncer.dry_run).")
     would_copy: list[str] | None = Field(
         None, description="Dry runs: the names rsync would have copied."

@@ -35,7 +35,7 @@ def build_status(job: Job, state: JobState, mapping: Mapping | None, **extra: An
         source=_common_path(mapping.source if mapping else "", job.paths),
         dest=_common_path(mapping.dest, job.paths) if mapping else None,
         bytes=job.bytes, files=job.files, attempt=job.attempt, max_attempts=job.max_attempts,
-        duration_s=job.duration_s, error=job.error, at=utc_now_iso(), **extra,
+        duration_s=job.duration_s, error=job.error, held=job.held, at=utc_now_iso(), **extra,
     )
 
 

@@ -88,7 +88,10 @@ class MqttWatcher:
         self.client.loop_stop()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        client.subscribe([(t, 1) for t in self.topics])
+        if self.topics:
+            client.subscribe([(t, 1) for t in self.topics])
+        else:  # a publisher only
+            self._subscribed.set()
 
     def _on_message(self, client, userdata, message) -> None:
         with self._lock:

@@ -1,0 +1,1 @@
+"""The notifier: job status topics in, Apprise notifications out. It knows nothing else."""
