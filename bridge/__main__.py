@@ -30,14 +30,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def stop(signum: int, _frame: object) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
-        raise SystemExit(0)
+        service.close()  # serve() returns; a second signal changes nothing
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
         service.serve()
-    except SystemExit:
-        pass
     finally:
         service.shutdown()
     return 0

@@ -51,4 +51,6 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> RedactingFormatter
     # Library chatter stays at INFO even when arrsync debugs.
     for noisy in ("waitress", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    # "Task queue depth is N" on every short burst of webhooks says nothing useful.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return formatter

@@ -67,7 +67,7 @@ class MqttConnection:
         if self._availability:
             self._client.will_set(self._availability, "offline", qos=1, retain=True)
         self._client.max_inflight_messages_set(max_inflight)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=15)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish

@@ -37,6 +37,7 @@ class BridgeService:
         self.mqtt = MqttConnection(settings.mqtt, "bridge")
         self.relay = EventRelay(self.spool, self.mqtt, settings.bridge.ack_wait)
         self.app = create_app(settings, self.relay)
+        self._closed = False
         self.server = create_server(
             self.app,
             host=settings.bridge.host,
@@ -62,7 +63,10 @@ class BridgeService:
                 raise
 
     def close(self) -> None:
-        """Stop accepting; `serve()` returns. Safe to call from another thread."""
+        """Stop accepting; `serve()` returns. Safe to call again, and from another thread."""
+        if self._closed:
+            return
+        self._closed = True
         self.server.pull_trigger()  # type: ignore[union-attr]
         self.server.close()
 

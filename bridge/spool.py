@@ -47,12 +47,18 @@ class Spool:
 
     def remove(self, ids: Iterable[str]) -> None:
         with self._lock:
+            self._db.execute("BEGIN")
             self._db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in ids])
+            self._db.execute("COMMIT")
 
-    def pending(self) -> list[SpooledEvent]:
+    def after(self, seq: int, limit: int) -> list[tuple[int, SpooledEvent]]:
+        """Up to `limit` events that came after sequence number `seq`, oldest first."""
         with self._lock:
-            rows = self._db.execute("SELECT id, topic, body FROM events ORDER BY seq").fetchall()
-        return [SpooledEvent(*row) for row in rows]
+            rows = self._db.execute(
+                "SELECT seq, id, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [(row[0], SpooledEvent(*row[1:])) for row in rows]
 
     def count(self) -> int:
         with self._lock:
