@@ -20,15 +20,12 @@ would be in too.
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
 import subprocess
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -69,18 +66,6 @@ def code(reason: ReasonCode) -> tuple[int, str]:
 # -- the broker -------------------------------------------------------------------------------
 
 
-def _broker_account() -> pwd.struct_passwd | None:
-    """The account Mosquitto drops to when started as root (it reads its files after that)."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("mosquitto", "nobody"):  # Mosquitto 2.0 falls back to nobody
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            continue
-    return None
-
-
 def make_password_file(path: Path, users: dict[str, str]) -> None:
     """The real `mosquitto_passwd`: -c for the first user (creates the file), then add."""
     tool = shutil.which("mosquitto_passwd")
@@ -99,24 +84,6 @@ def make_password_file(path: Path, users: dict[str, str]) -> None:
         assert "Error" not in done.stderr, done.stderr
 
 
-@contextmanager
-def broker_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
-    """A folder for the broker's files: pytest's, unless the tests run as root.
-
-    Started as root, Mosquitto switches to its own account before it reads the password and
-    ACL files or writes its log, and that account cannot enter pytest's 0700 folders (nor a
-    checkout under /root): it gets a folder of its own, like a real deployment.
-    """
-    if _broker_account() is None:
-        yield tmp_path_factory.mktemp(name)
-        return
-    folder = Path(tempfile.mkdtemp(prefix=f"arrsync-{name}-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def start_broker(folder: Path, make_passwd: Callable[[Path], object]) -> LocalBroker:
     """LocalBroker with the production config, a copy of the project's ACL and a `passwd`."""
     acl = folder / "acl"
@@ -126,10 +93,6 @@ def start_broker(folder: Path, make_passwd: Callable[[Path], object]) -> LocalBr
     passwd.chmod(0o600)
     data = folder / "data"
     data.mkdir()
-    account = _broker_account()
-    if account is not None:
-        for path in (folder, acl, passwd, data):
-            os.chown(path, account.pw_uid, account.pw_gid)
     broker = LocalBroker(data, password_file=passwd, acl_file=acl)
     broker.start()
     return broker
@@ -137,12 +100,12 @@ def start_broker(folder: Path, make_passwd: Callable[[Path], object]) -> LocalBr
 
 @pytest.fixture(scope="module")
 def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    with broker_folder(tmp_path_factory, "mosquitto-acl") as folder:
-        broker = start_broker(folder, lambda path: make_password_file(path, USERS))
-        try:
-            yield broker
-        finally:
-            broker.stop()
+    folder = tmp_path_factory.mktemp("mosquitto-acl")
+    broker = start_broker(folder, lambda path: make_password_file(path, USERS))
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 # -- clients ----------------------------------------------------------------------------------
@@ -601,14 +564,14 @@ def test_passwd_example_is_comments_only_and_lets_nobody_in(
     assert lines
     assert all(line.startswith("#") for line in lines)
 
-    with broker_folder(tmp_path_factory, "mosquitto-example") as folder:
-        broker = start_broker(folder, lambda path: shutil.copyfile(PASSWD_EXAMPLE, path))
-        try:
-            for user, password in USERS.items():
-                refused = Session(broker.port, user, password)
-                try:
-                    assert code(refused.connect()) == NOT_AUTHORIZED, user
-                finally:
-                    refused.close()
-        finally:
-            broker.stop()
+    folder = tmp_path_factory.mktemp("mosquitto-example")
+    broker = start_broker(folder, lambda path: shutil.copyfile(PASSWD_EXAMPLE, path))
+    try:
+        for user, password in USERS.items():
+            refused = Session(broker.port, user, password)
+            try:
+                assert code(refused.connect()) == NOT_AUTHORIZED, user
+            finally:
+                refused.close()
+    finally:
+        broker.stop()
