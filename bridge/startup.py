@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
+from collections.abc import Callable
 
 from bridge.logs import setup_logging
 from bridge.settings import CONFIG_ENV, ConfigError, Settings, load_settings
@@ -27,3 +31,18 @@ def boot(config: str | None, program: str) -> Settings:
         raise SystemExit(1) from None
     setup_logging(settings.log_level, settings.secrets())
     return settings
+
+
+def run_until_signalled(start: Callable[[], None], stop: Callable[[], None]) -> None:
+    """Start, wait for SIGTERM or SIGINT (Ctrl-C), stop. A second signal changes nothing."""
+    stopping = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("received %s, stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    start()
+    stopping.wait()
+    stop()

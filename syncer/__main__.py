@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 
-from bridge.startup import add_config_argument, boot
+from bridge.startup import add_config_argument, boot, run_until_signalled
 from syncer import commands
 from syncer.service import SyncerService
 
@@ -18,20 +16,9 @@ log = logging.getLogger("syncer")
 def run(settings_path: str | None) -> int:
     settings = boot(settings_path, "arrsync-syncer")
     service = SyncerService(settings)
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: object) -> None:
-        log.info("received %s: finishing running copies (up to %ss), then stopping",
-                 signal.Signals(signum).name, settings.syncer.shutdown_grace)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    service.start()
-    log.info("syncer running: %d mapping(s), %d worker(s)%s", len(settings.syncer.mappings),
+    log.info("syncer starting: %d mapping(s), %d worker(s)%s", len(settings.syncer.mappings),
              settings.syncer.workers, " (dry run)" if settings.syncer.dry_run else "")
-    stopping.wait()
-    service.stop()
+    run_until_signalled(service.start, service.stop)
     return 0
 
 

@@ -94,6 +94,8 @@ class SyncerService:
 
     def stop(self) -> None:
         """Stop taking messages (unacknowledged ones are redelivered), finish, say offline."""
+        log.info("stopping: running copies may finish for up to %ss",
+                 self.settings.syncer.shutdown_grace)
         self._inbox.put(None)
         self._intake.join(timeout=10)
         self.engine.stop(self.settings.syncer.shutdown_grace)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import threading
 import time
 import urllib.error
@@ -139,3 +140,26 @@ def http(method: str, url: str, body: bytes | str | None = None,
             return HttpAnswer(response.status, _headers(response.headers), response.read())
     except urllib.error.HTTPError as error:
         return HttpAnswer(error.code, _headers(error.headers), error.read())
+
+
+def mosquitto_pub(port: int, topic: str, message: str) -> None:
+    """Publish with the real mosquitto_pub command, as a user or a script would."""
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
+                    "-t", topic, "-m", message], check=True, timeout=10)
+
+
+def import_envelope(event_id: str, paths: list[str], title: str | None = None,
+                    **payload: Any) -> str:
+    """An event envelope of a Radarr import, as the bridge would publish it."""
+    return json.dumps({
+        "id": event_id, "app": "radarr", "instance": "Radarr", "event": "Download",
+        "received_at": "2026-01-01T00:00:00.000Z", "title": title or event_id,
+        "files": [{"path": p, "size": None} for p in paths],
+        "payload": {"eventType": "Download", **payload},
+    })
+
+
+def publish_import(port: int, base_topic: str, event_id: str, paths: list[str],
+                   title: str | None = None, **payload: Any) -> None:
+    mosquitto_pub(port, f"{base_topic}/events/radarr/Download",
+                  import_envelope(event_id, paths, title, **payload))

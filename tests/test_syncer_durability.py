@@ -10,31 +10,16 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from syncer.localbroker import LocalBroker
 from syncer.rsync import PARTIAL_DIR
 from tests.conftest import FIXTURES, MediaTree, Process
-from tests.helpers import MqttWatcher, wait_until
+from tests.helpers import MqttWatcher, publish_import, wait_until
 
 RunCommand = Callable[..., Process]
 WriteConfig = Callable[..., Path]
-
-
-def publish(broker: LocalBroker, topic: str, message: str) -> None:
-    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-                    "-t", topic, "-m", message], check=True, timeout=10)
-
-
-def envelope(event_id: str, paths: list[str], **extra: Any) -> str:
-    return json.dumps({
-        "id": event_id, "app": "radarr", "instance": "Radarr", "event": "Download",
-        "received_at": "2026-01-01T00:00:00.000Z", "title": extra.pop("title", event_id),
-        "files": [{"path": p, "size": None} for p in paths],
-        "payload": {"eventType": "Download", **extra},
-    })
 
 
 def start_syncer(run_command: RunCommand, config: Path, watcher: MqttWatcher,
@@ -58,7 +43,7 @@ def test_imports_sent_while_the_syncer_is_down_are_synced_when_it_returns(
         assert first.signal(signal.SIGTERM) == 0
         watcher.wait_for("/syncer/availability", where=lambda m: m.text == "offline")
         for n, path in enumerate(paths):
-            publish(own_broker, f"{base_topic}/events/radarr/Download", envelope(f"a{n}", [path]))
+            publish_import(own_broker.port, base_topic, f"a{n}", [path])
         assert not any(media.dest_of(p).exists() for p in paths)
         start_syncer(run_command, config, watcher, online_count=2)
         done = watcher.wait_for("/sync/succeeded", count=10, timeout=30)
@@ -78,7 +63,7 @@ def test_sigkill_mid_transfer_resumes_and_succeeds_once(
     partial = media.dest_of(movie).parent / PARTIAL_DIR / source.name
     with MqttWatcher(own_broker.port, [f"{base_topic}/#"]) as watcher:
         victim = start_syncer(run_command, config, watcher)
-        publish(own_broker, f"{base_topic}/events/radarr/Download", envelope("big", [movie]))
+        publish_import(own_broker.port, base_topic, "big", [movie])
         watcher.wait_for("/sync/progress", timeout=20,
                          where=lambda m: m.json()["percent"] >= 10)
         assert victim.signal(signal.SIGKILL) == -signal.SIGKILL
@@ -109,10 +94,10 @@ def test_broker_restart_mid_burst_loses_nothing(
     with watcher:
         start_syncer(run_command, config, watcher)
         for n, path in enumerate(paths[:10]):
-            publish(own_broker, f"{base_topic}/events/radarr/Download", envelope(f"b{n}", [path]))
+            publish_import(own_broker.port, base_topic, f"b{n}", [path])
         own_broker.restart()
         for n, path in enumerate(paths[10:], start=10):
-            publish(own_broker, f"{base_topic}/events/radarr/Download", envelope(f"b{n}", [path]))
+            publish_import(own_broker.port, base_topic, f"b{n}", [path])
         wait_until(lambda: all(media.dest_of(p).exists() for p in paths), timeout=30,
                    message="all 20 files at the destination")
     for path in paths:
@@ -130,15 +115,14 @@ def test_duplicate_deliveries_copy_once_and_succeed_once(
         media.put(path)
     with MqttWatcher(broker.port, [f"{base_topic}/#"]) as watcher:
         start_syncer(run_command, config, watcher)
-        topic = f"{base_topic}/events/sonarr/Download"
         # The same event twice (a redelivery), then Sonarr's per-file imports of the release
         # followed by its import-complete event for the same files.
-        publish(broker, topic, envelope("dup", [files[0]], title="first file"))
-        publish(broker, topic, envelope("dup", [files[0]], title="first file"))
+        publish_import(broker.port, base_topic, "dup", [files[0]], "first file")
+        publish_import(broker.port, base_topic, "dup", [files[0]], "first file")
         for n, path in enumerate(files[1:]):
-            publish(broker, topic, envelope(f"per-file-{n}", [path]))
+            publish_import(broker.port, base_topic, f"per-file-{n}", [path])
         watcher.wait_for("/sync/succeeded", count=len(files), timeout=20)
-        publish(broker, topic, envelope("complete", files, title="Chernobyl S01"))
+        publish_import(broker.port, base_topic, "complete", files, "Chernobyl S01")
         skipped = watcher.wait_for("/sync/skipped")[0].json()
     assert skipped["trigger"] == "complete"
     assert "already synced" in skipped["error"]
@@ -158,7 +142,7 @@ def test_destination_that_is_not_a_mount_holds_then_proceeds(
     media.put(movie, b"content")
     with MqttWatcher(broker.port, [f"{base_topic}/#"]) as watcher:
         start_syncer(run_command, config, watcher)
-        publish(broker, f"{base_topic}/events/radarr/Download", envelope("m", [movie]))
+        publish_import(broker.port, base_topic, "m", [movie])
         held = watcher.wait_for("/sync/retrying")[0].json()
         assert "not a mount point" in held["error"]
         assert held["attempt"] == 0  # holding does not spend attempts
@@ -199,7 +183,7 @@ def test_watcher_never_sees_a_partial_file_under_its_final_name(
         start_syncer(run_command, config, watcher)
         poller = threading.Thread(target=poll)
         poller.start()
-        publish(broker, f"{base_topic}/events/radarr/Download", envelope("w", [movie]))
+        publish_import(broker.port, base_topic, "w", [movie])
         watcher.wait_for("/sync/succeeded", timeout=30)
         stop.set()
         poller.join()
@@ -217,7 +201,7 @@ def test_sigterm_lets_the_copy_finish_and_says_offline(
     media.put(movie, size=8 * 1024 * 1024)
     with MqttWatcher(broker.port, [f"{base_topic}/#"]) as watcher:
         process = start_syncer(run_command, config, watcher)
-        publish(broker, f"{base_topic}/events/radarr/Download", envelope("g", [movie]))
+        publish_import(broker.port, base_topic, "g", [movie])
         watcher.wait_for("/sync/started")
         assert process.signal(signal.SIGTERM) == 0
         assert watcher.wait_for("/sync/succeeded")
@@ -233,7 +217,7 @@ def test_failed_jobs_are_listed_and_can_be_retried(
     movie = "/movies/Retry Me/Retry Me.mkv"
     with MqttWatcher(broker.port, [f"{base_topic}/#"]) as watcher:
         start_syncer(run_command, config, watcher)
-        publish(broker, f"{base_topic}/events/radarr/Download", envelope("r", [movie]))
+        publish_import(broker.port, base_topic, "r", [movie])
         job = watcher.wait_for("/sync/failed")[0].json()["job"]
         listed = run_command("arrsync-syncer", config, "jobs", "--failed")
         assert listed.wait(30) == 0

@@ -3,8 +3,6 @@ retries, concurrency, dry runs."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +13,7 @@ from bridge.settings import Settings
 from syncer.localbroker import LocalBroker
 from syncer.service import SyncerService
 from tests.conftest import MediaTree, syncer_settings
-from tests.helpers import MqttWatcher
+from tests.helpers import MqttWatcher, mosquitto_pub, publish_import
 
 Start = Callable[[Settings], SyncerService]
 
@@ -24,20 +22,6 @@ Start = Callable[[Settings], SyncerService]
 def settings(make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
              base_topic: str) -> Settings:
     return syncer_settings(make_settings, broker, media, base_topic)
-
-
-def mosquitto_pub(broker: LocalBroker, topic: str, message: str) -> None:
-    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-                    "-t", topic, "-m", message], check=True, timeout=10)
-
-
-def envelope(event_id: str, paths: list[str], title: str = "Film") -> str:
-    return json.dumps({
-        "id": event_id, "app": "radarr", "instance": "Radarr", "event": "Download",
-        "received_at": "2026-01-01T00:00:00.000Z", "title": title,
-        "files": [{"path": p, "size": None} for p in paths],
-        "payload": {"eventType": "Download", "downloadId": f"dl-{event_id}"},
-    })
 
 
 @pytest.mark.parametrize(
@@ -57,7 +41,7 @@ def test_manual_trigger_with_mosquitto_pub(message: str, settings: Settings, sta
     start_syncer(settings)
     text = message.format(source=media.mapping("Movies 1080p")["source"])
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/sync/request", text)
+        mosquitto_pub(broker.port, f"{base_topic}/sync/request", text)
         done = watcher.wait_for("/succeeded")[0].json()
     assert media.dest_of("/movies/Dune (2021)/Dune (2021).mkv").read_bytes() == b"spice"
     assert done["app"] == "manual"
@@ -81,7 +65,7 @@ def test_refused_requests_fail_with_a_reason_and_copy_nothing(
 ) -> None:
     start_syncer(settings)
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/sync/request", message)
+        mosquitto_pub(broker.port, f"{base_topic}/sync/request", message)
         failed = watcher.wait_for("/failed")[0].json()
     assert reason in failed["error"]
     states = [m.topic.rsplit("/", 1)[1] for m in watcher.messages]
@@ -93,8 +77,7 @@ def test_unmapped_import_fails_with_reason(settings: Settings, start_syncer: Sta
                                            broker: LocalBroker, base_topic: str) -> None:
     start_syncer(settings)
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/events/radarr/Download",
-                      envelope("e1", ["/data/elsewhere/film.mkv"]))
+        publish_import(broker.port, base_topic, "e1", ["/data/elsewhere/film.mkv"])
         failed = watcher.wait_for("/failed")[0].json()
     assert "under no mapping" in failed["error"]
     assert failed["trigger"] == "e1"
@@ -106,8 +89,7 @@ def test_source_appearing_late_is_synced_on_a_retry(
 ) -> None:
     start_syncer(syncer_settings(make_settings, broker, media, base_topic, retry_delay=0.3))
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/events/radarr/Download",
-                      envelope("late", ["/movies/Late (2024)/Late (2024).mkv"]))
+        publish_import(broker.port, base_topic, "late", ["/movies/Late (2024)/Late (2024).mkv"])
         retrying = watcher.wait_for("/retrying")[0].json()
         assert "not there (yet)" in retrying["error"]
         media.put("/movies/Late (2024)/Late (2024).mkv", b"finally")
@@ -122,8 +104,7 @@ def test_attempts_run_out_then_failed(make_settings: Callable[..., Settings],
     start_syncer(syncer_settings(make_settings, broker, media, base_topic, max_attempts=3,
                                  retry_delay=0.01))
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/events/radarr/Download",
-                      envelope("never", ["/movies/Never/never.mkv"]))
+        publish_import(broker.port, base_topic, "never", ["/movies/Never/never.mkv"])
         failed = watcher.wait_for("/failed")[0].json()
         assert len(watcher.on("/retrying")) == 2
     assert failed["attempt"] == 3
@@ -137,8 +118,7 @@ def test_fatal_rsync_error_fails_at_once(make_settings: Callable[..., Settings],
                                  rsync_extra_args=["--no-such-option"]))
     media.put("/movies/F/f.mkv")
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/events/radarr/Download",
-                      envelope("fatal", ["/movies/F/f.mkv"]))
+        publish_import(broker.port, base_topic, "fatal", ["/movies/F/f.mkv"])
         failed = watcher.wait_for("/failed")[0].json()
     assert failed["attempt"] == 1
     assert "rsync exit 1" in failed["error"]
@@ -155,8 +135,7 @@ def test_existing_destination_file_is_kept(old: bytes, state: str, settings: Set
     kept.write_bytes(old)
     start_syncer(settings)
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/events/radarr/Download",
-                      envelope("keep", ["/movies/Keep/keep.mkv"]))
+        publish_import(broker.port, base_topic, "keep", ["/movies/Keep/keep.mkv"])
         final = watcher.wait_for(f"/{state}")[0].json()
     assert kept.read_bytes() == old
     if state == "failed":
@@ -170,8 +149,7 @@ def test_dry_run_reports_and_writes_nothing(make_settings: Callable[..., Setting
     start_syncer(syncer_settings(make_settings, broker, media, base_topic, dry_run=True))
     media.put("/movies/Dry/dry.mkv")
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        mosquitto_pub(broker, f"{base_topic}/events/radarr/Download",
-                      envelope("dry", ["/movies/Dry/dry.mkv"]))
+        publish_import(broker.port, base_topic, "dry", ["/movies/Dry/dry.mkv"])
         done = watcher.wait_for("/succeeded")[0].json()
     assert done["dry_run"] is True
     assert "Dry/dry.mkv" in done["would_copy"]
@@ -208,8 +186,7 @@ def test_forty_imports_at_once_all_land_within_the_worker_limit(
         media.put(path, size=200_000)
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         for n, path in enumerate(paths):
-            mosquitto_pub(broker, f"{base_topic}/events/radarr/Download",
-                          envelope(f"burst-{n}", [path], title=f"Film {n}"))
+            publish_import(broker.port, base_topic, f"burst-{n}", [path], f"Film {n}")
         watcher.wait_for("/succeeded", count=40, timeout=60)
     running = peak = 0
     for sign in log.read_text():

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 
-from bridge.startup import add_config_argument, boot
+from bridge.startup import add_config_argument, boot, run_until_signalled
 from syncer.notify.service import NotifierService
-
-log = logging.getLogger("notify")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,17 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # a bad template, URL or config file: messages are redacted
         print(f"arrsync-notify: invalid configuration: {exc}", file=sys.stderr)
         return 1
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    service.start()
-    stopping.wait()
-    service.stop()
+    run_until_signalled(service.start, service.stop)
     return 0
 
 

@@ -2,9 +2,10 @@
 
 Not a pytest test. From the project root (`make bench` runs the first form):
     .venv/bin/python tests/benchmarks/bench_bridge.py [--requests 2000] [--concurrency 8] [--close]
-A private Mosquitto and the in-process bridge (waitress on 127.0.0.1:0, fresh spool) get the Radarr
-download fixture over HTTP; the broker is stopped, the load repeated, the broker restarted and the
-drain timed. A durable subscriber checks that no accepted event was lost. Exit 1 only for lost
+A private Mosquitto and a real `arrsync-bridge` process (its own interpreter, as in production,
+fresh spool) get the Radarr download fixture over HTTP from client threads in this process; the
+broker is stopped, the load repeated, the broker restarted and the drain timed. A durable
+subscriber checks that no accepted event was lost. Exit 1 only for lost
 events or non-2xx answers. Bridge settings follow ARRSYNC_ overrides (ARRSYNC_BRIDGE__THREADS=16).
 """
 
@@ -15,6 +16,7 @@ import http.client
 import json
 import logging
 import math
+import subprocess
 import sys
 import tempfile
 import threading
@@ -27,13 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from bridge.service import BridgeService
-from bridge.settings import Settings
-from syncer.localbroker import LocalBroker
+from syncer.localbroker import LocalBroker, free_port
 
 BODY = (Path(__file__).resolve().parents[1] / "fixtures" / "radarr" / "download.json").read_bytes()
 ACCEPTED = {"published", "spooled"}
@@ -85,13 +86,23 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> float | None:
     return time.perf_counter() - began
 
 
-def spooled(port: int) -> int:
+def health(port: int) -> dict[str, Any]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.request("GET", "/health")
-        return int(json.loads(connection.getresponse().read())["spooled"])
+        return json.loads(connection.getresponse().read())
+    except OSError:
+        return {}
     finally:
         connection.close()
+
+
+def spooled(port: int) -> int:
+    return int(health(port)["spooled"])
+
+
+def connected(port: int) -> bool:
+    return health(port).get("broker") == "connected"
 
 
 def client(port: int, count: int, close: bool, start: threading.Barrier, result: Phase) -> None:
@@ -151,30 +162,30 @@ def row(phase: Phase, connections: str) -> str:
 
 def benchmark(args: argparse.Namespace, broker: LocalBroker, spool: Path) -> int:
     base_topic = f"bench-{uuid.uuid4().hex[:8]}"
-    sections: dict[str, Any] = {  # the environment's ARRSYNC_ overrides still apply
+    port = free_port()
+    config = spool.parent / "arrsync.yml"
+    config.write_text(yaml.safe_dump({  # the environment's ARRSYNC_ overrides still apply
+        "log_level": "WARNING",
         "mqtt": {"host": "127.0.0.1", "port": broker.port, "base_topic": base_topic},
-        "bridge": {"host": "127.0.0.1", "port": 0, "spool_path": str(spool)}}
-    settings = Settings(**sections)
+        "bridge": {"host": "127.0.0.1", "port": port, "spool_path": str(spool)}}))
     subscriber = Subscriber(broker.port, base_topic)  # subscribed before any webhook
-    bridge = BridgeService(settings)  # served from a thread, like tests.conftest.RunningBridge
-    serving = threading.Thread(target=bridge.serve, daemon=True)
-    serving.start()
-    connected, port = bridge.mqtt.connected, bridge.port
+    bridge = subprocess.Popen([str(Path(sys.executable).parent / "arrsync-bridge"),
+                               "--config", str(config)])
     load = (port, args.requests, args.concurrency, args.close)
     try:
-        if wait_for(connected.is_set, 10) is None:
-            raise RuntimeError("the bridge did not connect to the broker")
+        if wait_for(lambda: connected(port), 20) is None:
+            raise RuntimeError("the bridge did not start or connect to the broker")
         up = run_phase("broker up", *load)
         if wait_for(lambda: spooled(port) == 0, 60) is None:
             print("! the spool did not drain after the broker-up phase", file=sys.stderr)
         broker.stop()
-        if wait_for(lambda: not connected.is_set(), 10) is None:
+        if wait_for(lambda: not connected(port), 10) is None:
             raise RuntimeError("the bridge did not notice the broker going away")
         down = run_phase("broker down", *load)
         backlog = spooled(port)
         print(f"… restarting the broker, {backlog} events spooled", file=sys.stderr)
         broker.start()
-        reconnect = wait_for(connected.is_set, 60)
+        reconnect = wait_for(lambda: connected(port), 60)
         drain = wait_for(lambda: spooled(port) == 0, 120)
         accepted = set(up.ids) | set(down.ids)
         wait_for(lambda: accepted <= set(list(subscriber.ids)), 30)
@@ -182,9 +193,8 @@ def benchmark(args: argparse.Namespace, broker: LocalBroker, spool: Path) -> int
     finally:
         subscriber.client.disconnect()
         subscriber.client.loop_stop()
-        bridge.close()
-        serving.join(timeout=10)
-        bridge.shutdown()
+        bridge.terminate()
+        bridge.wait(timeout=30)
 
     unique = set(received)
     lost = len(accepted - unique)
@@ -217,6 +227,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="arrsync-bench-") as tmp:
         broker = LocalBroker(Path(tmp) / "mosquitto")
         broker.start()
+        (Path(tmp) / "spool").mkdir()
         try:
             return benchmark(args, broker, Path(tmp) / "spool" / "spool.db")
         finally:
