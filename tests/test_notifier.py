@@ -14,6 +14,7 @@ from bridge.settings import Settings
 from syncer.jobs import JobState, JobStatus
 from syncer.localbroker import LocalBroker
 from syncer.notify.messages import MessageBuilder, TemplateError, group_title, human_size
+from syncer.notify.sender import AppriseSender
 from syncer.notify.service import NotifierService
 from syncer.service import SyncerService
 from tests.conftest import FIXTURES, MediaTree, RunningBridge, syncer_settings
@@ -234,3 +235,43 @@ def test_templates_and_helpers() -> None:
     episodes = [status_message(str(n), JobState.SUCCEEDED, title=f"Show (2020) S02E0{n}")
                 for n in range(1, 4)]
     assert group_title(episodes) == "Show (2020) S02"
+
+
+class FakeTelegram:
+    """Stands in for api.telegram.org, the one thing that cannot exist here."""
+
+    status_code = 200
+    content = b'{"ok": true, "result": {}}'
+    text = content.decode()
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    def post(self, url: str, **kwargs: Any) -> FakeTelegram:
+        self.requests.append((url, json.loads(kwargs.get("data") or "{}")))
+        return self
+
+    def json(self) -> dict[str, Any]:
+        return {"ok": True, "result": {}}
+
+
+def test_telegram_gets_markdown_that_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    import apprise.plugins.telegram
+
+    telegram = FakeTelegram()
+    monkeypatch.setattr(apprise.plugins.telegram.requests, "post", telegram.post)
+    sender = AppriseSender(["tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/987654321"],
+                           None, attempts=1)
+    sender.start()
+    builder = MessageBuilder(None, None)
+    failed = status_message("j", JobState.FAILED, dest="/mnt/unraid/media/Movies/Film_2020",
+                            error="rsync failed (exit 11)")
+    sender.send(builder.jobs([failed]), None)
+    sender.stop()
+    ((url, payload),) = telegram.requests
+    assert url.endswith("/sendMessage")
+    assert payload["chat_id"] == 987654321
+    assert payload["parse_mode"].lower().startswith("markdown")
+    text = payload["text"]
+    assert text.startswith("*❌ Film (2020) → Movies failed*\n")  # a bold title
+    assert "Film\\_2020" in text  # Markdown-escaped, so the path renders as written
