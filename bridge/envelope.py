@@ -6,7 +6,6 @@ the envelope gets the arr's JSON untouched (key order, number formatting and all
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -58,11 +57,3 @@ def build_envelope_json(app: str, payload: ArrPayload, raw_body: str) -> tuple[s
 
 def parse_envelope(text: str | bytes) -> EventEnvelope:
     return EventEnvelope.model_validate_json(text)
-
-
-def payload_of(envelope: EventEnvelope) -> ArrPayload:
-    return ArrPayload.model_validate(envelope.payload)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -95,7 +95,9 @@ class Engine:
                         self._running[job.id] = None
                         threading.Thread(target=self._attempt, args=(job,), daemon=True,
                                          name=f"job-{job.id}").start()
-                self._wake.wait(self._idle_wait())
+                busy = len(self._running) >= self.settings.workers
+                # All workers busy: a finishing attempt wakes us; else wake when one is due.
+                self._wake.wait(5.0 if busy else self._idle_wait())
 
     def _idle_wait(self) -> float:
         next_due = self.store.next_due_at()

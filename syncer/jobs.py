@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -80,4 +80,3 @@ class Job:
     updated_at: float = 0.0
     next_attempt_at: float = 0.0
     held: bool = False          # waiting on the destination guard, not on a retry
-    extra: dict[str, object] = field(default_factory=dict)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import posixpath
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.envelope import EventEnvelope
@@ -124,8 +123,7 @@ def _sidecars(source: str) -> list[str]:
     )
 
 
-def collect(job: Job, mapping: Mapping, *, sidecars: bool,
-            exists: Callable[[str], bool] = os.path.lexists) -> FileSet:
+def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
     """Expand the job's paths to files; SourceMissing if one is not (yet) there."""
     entries: list[str] = []
     items: list[CopyItem] = []
@@ -145,7 +143,7 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool,
 
     for relative in job.paths:
         source = posixpath.join(mapping.source, relative) if relative else mapping.source
-        if not exists(source):
+        if not os.path.lexists(source):
             raise SourceMissing(
                 f"{source} is not there (yet): the arr may still be moving it, or the share "
                 "is slow to show it"

@@ -90,7 +90,7 @@ class SyncerService:
         self.engine.start()
         self._intake.start()
         self.mqtt.start()
-        self.reporter.summary(running=0)
+        self.reporter.summary()
 
     def stop(self) -> None:
         """Stop taking messages (unacknowledged ones are redelivered), finish, say offline."""
@@ -99,7 +99,7 @@ class SyncerService:
         self._inbox.put(None)
         self._intake.join(timeout=10)
         self.engine.stop(self.settings.syncer.shutdown_grace)
-        self.reporter.summary(running=0)
+        self.reporter.summary()
         self.mqtt.stop()
         self.store.close()
 

@@ -60,17 +60,17 @@ class StatusReporter:
                 self._last[key] = {"job": job.id, "title": job.title, "error": job.error,
                                    "at": status.at}
         if state is not JobState.PROGRESS:
-            self.summary(running=None)
+            self.summary()
         return status
 
-    def summary(self, running: int | None) -> None:
+    def summary(self) -> None:
         counts = self._store.counts()
         with self._lock:
             last = dict(self._last)
         body = {
             "queued": counts.get(JobState.QUEUED.value, 0),
             "retrying": counts.get(JobState.RETRYING.value, 0),
-            "running": counts.get(JobState.STARTED.value, 0) if running is None else running,
+            "running": counts.get(JobState.STARTED.value, 0),
             "succeeded_total": counts.get(JobState.SUCCEEDED.value, 0),
             "failed_total": counts.get(JobState.FAILED.value, 0),
             "last_success": last["success"],

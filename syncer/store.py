@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
-_COLUMNS = [f.name for f in fields(Job) if f.name != "extra"]
+_COLUMNS = [f.name for f in fields(Job)]
 
 
 def _row(job: Job) -> tuple[object, ...]:
