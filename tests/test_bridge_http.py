@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -221,3 +223,14 @@ def test_anonymous_on_network_address_when_opted_in(
     bridge = start_bridge(make_settings(broker, bridge={"host": "0.0.0.0",
                                                         "allow_anonymous": True}))
     assert http("GET", f"{bridge.url}/health").status == 200
+
+
+def test_bridge_command_refuses_anonymous_network_listening(tmp_path: Path) -> None:
+    config = tmp_path / "arrsync.yml"
+    config.write_text("bridge:\n  host: 0.0.0.0\n  port: 0\n"
+                      f"  spool_path: {tmp_path / 'spool.db'}\n")
+    result = subprocess.run([sys.executable, "-m", "bridge", "--config", str(config)],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1
+    assert "refusing to start" in result.stderr
+    assert "allow_anonymous" in result.stderr

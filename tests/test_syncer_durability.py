@@ -227,3 +227,26 @@ def test_failed_jobs_are_listed_and_can_be_retried(
         assert retried.wait(60) == 0
     assert "succeeded" in retried.output()
     assert media.dest_of(movie).read_bytes() == b"here now"
+
+
+def test_sigterm_past_the_grace_period_stops_rsync_and_resumes_later(
+    broker: LocalBroker, write_config: WriteConfig, run_command: RunCommand,
+    media: MediaTree, base_topic: str,
+) -> None:
+    config = write_config(broker, syncer={"mappings": media.mappings, "shutdown_grace": 0.5,
+                                          "rsync_extra_args": ["--bwlimit=5m"]})
+    movie = "/movies/Long (2022)/Long.mkv"
+    source = media.put(movie, size=12 * 1024 * 1024)
+    partial = media.dest_of(movie).parent / PARTIAL_DIR / source.name
+    with MqttWatcher(broker.port, [f"{base_topic}/#"]) as watcher:
+        first = start_syncer(run_command, config, watcher)
+        publish_import(broker.port, base_topic, "long", [movie])
+        watcher.wait_for("/sync/progress", timeout=20)
+        assert first.signal(signal.SIGTERM) == 0
+        assert "interrupted by the stop" in first.output()
+        assert partial.stat().st_size > 0  # rsync kept what it had
+        assert not watcher.on("/sync/succeeded") and not watcher.on("/sync/failed")
+        start_syncer(run_command, config, watcher, online_count=2)
+        done = watcher.wait_for("/sync/succeeded", timeout=30)[0].json()
+    assert done["attempt"] == 1  # the interrupted attempt was not counted
+    assert media.dest_of(movie).read_bytes() == source.read_bytes()
