@@ -14,6 +14,9 @@ log = logging.getLogger("bridge")
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Each webhook passes between three threads (HTTP worker, MQTT network loop, spool
+    # sender); a shorter GIL switch interval cuts the tail latency of bursts (make bench).
+    sys.setswitchinterval(0.001)
     parser = argparse.ArgumentParser(prog="arrsync-bridge", description=__doc__)
     add_config_argument(parser)
     args = parser.parse_args(argv)
