@@ -112,3 +112,22 @@ def test_every_command_exits_1_with_a_redacted_message(tmp_path: Path, command: 
 def _module(command: str) -> str:
     return {"bridge": "bridge.__main__", "syncer": "syncer.__main__",
             "notify": "syncer.notify.__main__"}[command]
+
+
+@pytest.mark.parametrize(
+    ("notify", "expected"),
+    [
+        ("  title_template: '{nope} {title}'\n", "unknown field {nope}"),
+        ("  urls: ['nosuchservice://secret-token-123/abc']\n", "nosuchservice://"),
+        ("  config_file: /nonexistent/apprise.yml\n", "does not exist"),
+    ],
+)
+def test_notifier_exits_1_on_a_bad_notify_section(tmp_path: Path, notify: str,
+                                                  expected: str) -> None:
+    path = write(tmp_path, f"notify:\n{notify}")
+    result = subprocess.run(
+        [sys.executable, "-m", "syncer.notify", "--config", str(path)],
+        capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "secret-token-123" not in result.stderr + result.stdout
