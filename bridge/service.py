@@ -63,14 +63,24 @@ class BridgeService:
                 raise
 
     def close(self) -> None:
-        """Stop accepting; `serve()` returns. Safe to call again, and from another thread."""
+        """Make `serve()` return. Safe to call again, from a signal handler or another thread:
+        the sockets are closed by the server's own loop."""
         if self._closed:
             return
         self._closed = True
-        self.server.pull_trigger()  # type: ignore[union-attr]
-        self.server.close()
+        self.server.trigger.pull_trigger(self._close_sockets)  # type: ignore[union-attr]
+
+    def _close_sockets(self) -> None:
+        """Listening socket, wake-up pipe and open connections: the loop ends when none is left."""
+        server = self.server
+        for dispatcher in list(server._map.values()):  # type: ignore[union-attr]
+            if dispatcher not in (server, server.trigger):  # type: ignore[union-attr]
+                dispatcher.close()
+        server.close()
 
     def shutdown(self) -> None:
+        if self.server._map:  # type: ignore[union-attr]  # serve() never ran its loop
+            self._close_sockets()
         self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
         self.relay.stop()
         self.mqtt.stop()

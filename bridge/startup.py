@@ -44,5 +44,8 @@ def run_until_signalled(start: Callable[[], None], stop: Callable[[], None]) -> 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     start()
-    stopping.wait()
+    # Wake up now and then: a signal delivered to another thread sets no lock the main
+    # thread waits on, and Python runs handlers only in the main thread.
+    while not stopping.wait(0.5):
+        pass
     stop()
