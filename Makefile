@@ -8,6 +8,7 @@ DEB_PACKAGES := mosquitto mosquitto-clients rsync
 
 test: $(VENV)/.installed system-packages
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 run: $(VENV)/.installed system-packages

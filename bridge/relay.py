@@ -10,6 +10,7 @@ at the next start.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Literal
@@ -88,7 +89,7 @@ class EventRelay:
                 with self._cond:
                     self._in_flight.add(event.id)
                 self._mqtt.publish(event.topic, event.body, qos=1,
-                                   on_done=lambda ok, e=event: self._delivered(e, ok))
+                                   on_done=functools.partial(self._delivered, event))
                 self._last_sent = seq
             with self._cond:
                 if not batch and not self._acked and not self._stopping:

@@ -202,7 +202,7 @@ class NotifySettings(_Section):
         None, description="An Apprise configuration file (YAML or TEXT) used besides urls."
     )
     states: Annotated[list[NotifyState], NoDecode] = Field(
-        default_factory=lambda: ["succeeded", "failed"],
+        default_factory=lambda: list[NotifyState](["succeeded", "failed"]),
         description="Job states that send a notification.",
     )
     success_tag: str | None = Field(

@@ -18,6 +18,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 log = logging.getLogger(__name__)
 
@@ -101,27 +102,28 @@ class RsyncRun:
                 stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_parent,
             )
         with self._process as process:
+            assert process.stdin and process.stdout and process.stderr  # all three are pipes
+            errors, stdin, stdout = process.stderr, process.stdin, process.stdout
             stderr_chunks: list[bytes] = []
-            reader = threading.Thread(
-                target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True)
+            reader = threading.Thread(target=lambda: stderr_chunks.append(errors.read()),
+                                      daemon=True)
             reader.start()
             try:
-                process.stdin.write(b"".join(p.encode() + b"\0" for p in self._paths))
-                process.stdin.close()
+                stdin.write(b"".join(p.encode() + b"\0" for p in self._paths))
+                stdin.close()
             except BrokenPipeError:
                 pass
-            transferred = self._read_output(process, on_progress)
+            transferred = self._read_output(stdout, on_progress)
             exit_code = process.wait()
             reader.join()
         stderr = b"".join(stderr_chunks).decode(errors="replace").strip()
         return RsyncResult(exit_code, stderr, transferred)
 
     @staticmethod
-    def _read_output(process: subprocess.Popen[bytes],
-                     on_progress: Callable[[Progress], None]) -> list[str]:
+    def _read_output(stdout: IO[bytes], on_progress: Callable[[Progress], None]) -> list[str]:
         transferred: list[str] = []
         buffer = b""
-        while chunk := process.stdout.read1(65536):
+        while chunk := stdout.read1(65536):  # type: ignore[attr-defined]
             buffer += chunk
             *lines, buffer = re.split(rb"[\r\n]", buffer)
             for raw in lines:

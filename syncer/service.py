@@ -118,9 +118,9 @@ class SyncerService:
                 return
             try:
                 if message.topic == self.topics.sync_request:
-                    self._request(message.payload)
+                    self._request(bytes(message.payload))
                 else:
-                    self._event(message.payload)
+                    self._event(bytes(message.payload))
             except Exception:
                 log.exception("could not handle a message on %s; dropping it", message.topic)
             self.mqtt.ack(message.mid, message.qos)
