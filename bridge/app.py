@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any, Protocol
 
 from flask import Flask, Response, jsonify, request
@@ -82,7 +83,11 @@ def create_app(settings: Settings, publisher: Publisher) -> Flask:
     def accept(app_name: str, payload: ArrPayload, text: str) -> tuple[Response, int]:
         event_id, envelope = build_envelope_json(app_name, payload, text)
         topic = topics.event(app_name, payload.event_type)
-        outcome = publisher.accept(SpooledEvent(event_id, topic, envelope))
+        try:
+            outcome = publisher.accept(SpooledEvent(event_id, topic, envelope))
+        except sqlite3.Error as exc:  # disk full, spool deleted or locked: the arr must know
+            log.error("could not spool a %s %s event: %s", app_name, payload.event_type, exc)
+            return _error(503, f"the bridge cannot store the event: {exc}")
         log.info("%s %s %s from %s: %s", app_name, payload.event_type,
                  payload.title() or "", payload.instance_name or "?", outcome)
         return jsonify(status=outcome, id=event_id, topic=topic), (

@@ -234,3 +234,11 @@ def test_bridge_command_refuses_anonymous_network_listening(tmp_path: Path) -> N
     assert result.returncode == 1
     assert "refusing to start" in result.stderr
     assert "allow_anonymous" in result.stderr
+
+
+def test_a_spool_that_cannot_store_answers_503(running: RunningBridge) -> None:
+    running.service.spool.close()  # as good as a full disk or a deleted spool file
+    answer = http("POST", f"{running.url}/webhook/radarr",
+                  (FIXTURES / "radarr" / "grab.json").read_bytes())
+    assert answer.status == 503
+    assert "cannot store the event" in answer.json()["error"]

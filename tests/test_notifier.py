@@ -275,3 +275,16 @@ def test_telegram_gets_markdown_that_renders(monkeypatch: pytest.MonkeyPatch) ->
     text = payload["text"]
     assert text.startswith("*❌ Film (2020) → Movies failed*\n")  # a bold title
     assert "Film\\_2020" in text  # Markdown-escaped, so the path renders as written
+
+
+def test_malformed_status_is_ignored(broker: LocalBroker, make_settings: Callable[..., Settings],
+                                     base_topic: str, sink: NotificationSink,
+                                     start_notifier: Callable[[Settings], NotifierService]) -> None:
+    start_notifier(make_settings(broker, notify={"urls": [sink.url()], "group_window": 0}))
+    with MqttWatcher(broker.port, []) as publisher:
+        publisher.client.publish(f"{base_topic}/sync/failed", b"\xff not json", qos=1)
+        publisher.client.publish(f"{base_topic}/sync/failed", '{"job": 1}', qos=1)
+        good = status_message("j", JobState.FAILED, error="after the garbage")
+        publisher.client.publish(f"{base_topic}/sync/failed", good.model_dump_json(), qos=1)
+        (message,) = sink.wait_for()
+    assert "after the garbage" in message["message"]

@@ -196,3 +196,22 @@ def test_forty_imports_at_once_all_land_within_the_worker_limit(
     assert 1 <= peak <= 3
     for path in paths:
         assert media.dest_of(path).read_bytes() == media.source_of(path).read_bytes()
+
+
+@pytest.mark.parametrize("garbage", ["not json", '{"id": 5}', '{"event": "Download"}', "[]"])
+def test_malformed_envelopes_are_dropped_and_later_events_still_sync(
+    garbage: str, settings: Settings, start_syncer: Start, broker: LocalBroker,
+    media: MediaTree, base_topic: str,
+) -> None:
+    start_syncer(settings)
+    media.put("/movies/After/after.mkv", b"after")
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        mosquitto_pub(broker.port, f"{base_topic}/events/radarr/Download", garbage)
+        publish_import(broker.port, base_topic, "after", ["/movies/After/after.mkv"])
+        done = watcher.wait_for("/succeeded")[0].json()
+        statuses = [m.json() for m in watcher.messages
+                    if not m.topic.endswith(("/request", "/progress"))]
+        # queued, started, succeeded of the good event; nothing for the garbage
+        assert [(s["trigger"], s["state"]) for s in statuses] == [
+            ("after", "queued"), ("after", "started"), ("after", "succeeded")]
+    assert done["trigger"] == "after"
