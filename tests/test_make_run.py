@@ -32,21 +32,23 @@ def test_make_run_brings_up_a_working_stack(tmp_path: Path) -> None:
                    message="the stack to be ready")
         curl = next(line for line in lines if line.strip().startswith("curl "))
         sub = next(line for line in lines if line.strip().startswith("mosquitto_sub "))
-        with subprocess.Popen([*shlex.split(sub), "-W", "30"], stdout=subprocess.PIPE,
+        with subprocess.Popen([*shlex.split(sub), "-W", "60"], stdout=subprocess.PIPE,
                               text=True) as watcher:
+            seen: list[str] = []
+            threading.Thread(target=lambda: seen.extend(iter(watcher.stdout.readline, "")),
+                             daemon=True).start()
+            # Subscribed once the retained availability messages arrive.
+            wait_until(lambda: any("/availability online" in line for line in seen),
+                       message="mosquitto_sub to subscribe")
             answer = subprocess.run(shlex.split(curl), capture_output=True, text=True,
                                     timeout=30, check=True)
             assert '"status":"published"' in answer.stdout.replace(" ", "")
             dest = tmp_path / "demo" / "unraid" / "Movies" / "Big Buck Bunny (2008)"
             copied = dest / "Big Buck Bunny (2008).mkv"
             wait_until(copied.exists, timeout=30, message="the demo movie at the destination")
-            output = []
-            for line in watcher.stdout:
-                output.append(line)
-                if line.startswith("arrsync/sync/succeeded "):
-                    break
+            wait_until(lambda: any(line.startswith("arrsync/sync/succeeded ") for line in seen),
+                       timeout=30, message="the succeeded status on mosquitto_sub")
             watcher.terminate()
-        assert any(line.startswith("arrsync/sync/succeeded ") for line in output)
         source = tmp_path / "demo" / "synology" / "movies" / "Big Buck Bunny (2008)"
         assert copied.read_bytes() == (source / "Big Buck Bunny (2008).mkv").read_bytes()
     finally:

@@ -204,7 +204,7 @@ def test_sigterm_lets_the_copy_finish_and_says_offline(
         publish_import(broker.port, base_topic, "g", [movie])
         watcher.wait_for("/sync/started")
         assert process.signal(signal.SIGTERM) == 0
-        assert watcher.wait_for("/sync/succeeded")
+        watcher.wait_for("/sync/succeeded")
         watcher.wait_for("/syncer/availability", where=lambda m: m.text == "offline")
     assert media.dest_of(movie).stat().st_size == 8 * 1024 * 1024
 
