@@ -29,7 +29,6 @@ from syncer.plan import (
     drop_claimed,
     job_for_request,
     jobs_for_event,
-    new_job_id,
     refused_job,
 )
 from syncer.status import StatusReporter
@@ -197,12 +196,13 @@ class SyncerService:
             job.paths = [route.relative]
             job.state = JobState.SKIPPED
             job.error = f"already queued or running as job {', '.join(owners)}"
-        if self.store.add(request_id, [job], now):
-            self._announce([job])
+        if not self.store.add(request_id, [job], now):
+            log.info("request %s was already handled; ignoring the repeat", request_id)
+            return
+        self._announce([job])
 
     def _refuse(self, request_id: str | None, path: str, reason: str, now: float) -> None:
         job = refused_job(request_id, "manual", path, Refusal(path, reason), now)
-        job.id = new_job_id()
         self.store.add(None, [job], now)
         log.warning("refused request %r: %s", path, reason)
         self._announce([job])
