@@ -69,12 +69,12 @@ class NotifierService:
             try:
                 message = self._inbox.get(timeout=timeout)
             except queue.Empty:
-                message = False  # type: ignore[assignment]
-            if message is None:
-                for group in self.batcher.flush():
-                    self._send_group(group)
-                return
-            if message:
+                pass  # a group's window closed
+            else:
+                if message is None:  # stop(): send what is gathered, then end
+                    for group in self.batcher.flush():
+                        self._send_group(group)
+                    return
                 try:
                     self._handle(message)
                 except Exception:
