@@ -17,14 +17,10 @@ from syncer.store import JobStore
 
 
 def _common_path(root: str, paths: list[str]) -> str | None:
-    if not root:
+    """The job's file or folder, or the folder that holds all its paths."""
+    if not root:  # a refused job has no mapping: its one path is shown as given
         return paths[0] if len(paths) == 1 else None
-    if not paths:
-        return root
-    if len(paths) == 1:
-        return posixpath.join(root, paths[0]) if paths[0] else root
-    common = posixpath.commonpath([posixpath.join(root, p) for p in paths])
-    return common
+    return posixpath.commonpath([posixpath.join(root, p) for p in paths] or [root])
 
 
 def build_status(job: Job, state: JobState, mapping: Mapping | None, **extra: Any) -> JobStatus:

@@ -87,22 +87,22 @@ _ENV_LINE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
 _COMMENTED_ENV_LINE = re.compile(r"^#\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
 
 
-def env_example() -> dict[str, str]:
-    """The variables .env.example defines, as Compose reads them."""
+def _env_lines(pattern: re.Pattern[str]) -> dict[str, str]:
     values = {}
     for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
-        if match := _ENV_LINE.match(line.strip()):
+        if match := pattern.match(line.strip()):
             values[match["name"]] = _dotenv_value(match["value"])
     return values
+
+
+def env_example() -> dict[str, str]:
+    """The variables .env.example defines, as Compose reads them."""
+    return _env_lines(_ENV_LINE)
 
 
 def env_example_commented() -> dict[str, str]:
     """The documented, commented-out examples: `# NAME=value`."""
-    values = {}
-    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
-        if match := _COMMENTED_ENV_LINE.match(line.strip()):
-            values[match["name"]] = _dotenv_value(match["value"])
-    return values
+    return _env_lines(_COMMENTED_ENV_LINE)
 
 
 _INTERPOLATION = re.compile(
