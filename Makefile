@@ -12,7 +12,7 @@ test: $(VENV)/.installed system-packages
 	$(BIN)/pytest
 
 run: $(VENV)/.installed system-packages
-	$(BIN)/python -m syncer.stack
+	$(BIN)/python -m tools.stack
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

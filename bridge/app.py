@@ -11,12 +11,12 @@ from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from arrsync.settings import Settings
+from arrsync.topics import APPS, Topics
 from bridge.arr import ArrPayload
 from bridge.auth import BasicAuth
 from bridge.envelope import build_envelope_json
-from bridge.settings import Settings
 from bridge.spool import SpooledEvent
-from bridge.topics import APPS, Topics
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,11 @@ from __future__ import annotations
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic.alias_generators import to_camel
 
+from arrsync.wire import Episode as EpisodeNumber
+from arrsync.wire import EventKind
+
+KINDS = {"Download": EventKind.IMPORT, "Test": EventKind.TEST}
+
 
 class _ArrObject(BaseModel):
     model_config = ConfigDict(
@@ -94,8 +99,12 @@ class ArrPayload(_ArrObject):
     download_id: str | None = None
 
     @property
+    def kind(self) -> EventKind:
+        return KINDS.get(self.event_type, EventKind.OTHER)
+
+    @property
     def is_import(self) -> bool:
-        return self.event_type == "Download"
+        return self.kind is EventKind.IMPORT
 
     def imported_files(self) -> list[MediaFile]:
         """The files an import put in the library; empty for every other event."""
@@ -116,6 +125,15 @@ class ArrPayload(_ArrObject):
         if self.author and self.author.name:
             return self.author.name + (f" - {self.book.title}" if self.book else "")
         return None
+
+    def series_title(self) -> str | None:
+        """"Chernobyl" for episodes, as `title()` begins; None for anything else."""
+        return self.series.title if self.series and self.series.title else None
+
+    def episode_numbers(self) -> list[EpisodeNumber]:
+        return [EpisodeNumber(season=e.season_number, episode=e.episode_number)
+                for e in self.episodes
+                if e.season_number is not None and e.episode_number is not None]
 
 
 def _with_year(title: str, year: int | None) -> str:

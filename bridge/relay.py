@@ -15,7 +15,7 @@ import logging
 import threading
 from typing import Literal
 
-from bridge.mqtt import MqttConnection
+from arrsync.mqtt import MqttConnection
 from bridge.spool import Spool, SpooledEvent
 
 log = logging.getLogger(__name__)

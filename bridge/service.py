@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Any
 
 from waitress.server import create_server
 
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import Settings
 from bridge.app import create_app
-from bridge.mqtt import MqttConnection
 from bridge.relay import EventRelay
-from bridge.settings import Settings
 from bridge.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,21 @@ def check_listen_safety(settings: Settings) -> None:
         )
 
 
+def _stop_waitress(server: Any) -> None:
+    """waitress has no public way to end `run()`. This is the one place that reaches into
+    it: from inside its own loop (so no socket is closed under a running `select`), close
+    every connection and the listening socket; the loop ends when its socket map is empty."""
+
+    def close_all() -> None:
+        for dispatcher in list(server._map.values()):
+            if dispatcher not in (server, server.trigger):
+                dispatcher.close()
+        server.close()
+
+    if server.accepting:
+        server.trigger.pull_trigger(close_all)
+
+
 class BridgeService:
     def __init__(self, settings: Settings) -> None:
         check_listen_safety(settings)
@@ -37,8 +54,7 @@ class BridgeService:
         self.mqtt = MqttConnection(settings.mqtt, "bridge")
         self.relay = EventRelay(self.spool, self.mqtt, settings.bridge.ack_wait)
         self.app = create_app(settings, self.relay)
-        self._closed = False
-        self.server = create_server(
+        self.server: Any = create_server(
             self.app,
             host=settings.bridge.host,
             port=settings.bridge.port,
@@ -46,42 +62,35 @@ class BridgeService:
             ident="arrsync-bridge",
             clear_untrusted_proxy_headers=True,
         )
+        self._serving = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property
     def port(self) -> int:
-        return self.server.effective_port  # type: ignore[union-attr]
+        return int(self.server.effective_port)
 
-    def serve(self) -> None:
-        """Connect, re-send leftovers, then answer webhooks until `close()`."""
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.bridge.host}:{self.port}"
+
+    def start(self) -> None:
+        """Connect, re-send leftovers, then answer webhooks on a thread until `stop()`."""
         self.mqtt.start()
         self.relay.start()
-        log.info("listening on http://%s:%s/webhook/<app>", self.settings.bridge.host, self.port)
+        self._serving.start()
+        log.info("listening on %s/webhook/<app>", self.url)
+
+    def _serve(self) -> None:
         try:
             self.server.run()
-        except OSError:  # the listening socket closed under the loop by close()
-            if self.server.accepting:  # type: ignore[union-attr]
+        except OSError:  # a socket closed under the loop by _stop_waitress
+            if self.server.accepting:
                 raise
 
-    def close(self) -> None:
-        """Make `serve()` return. Safe to call again, from a signal handler or another thread:
-        the sockets are closed by the server's own loop."""
-        if self._closed:
-            return
-        self._closed = True
-        self.server.trigger.pull_trigger(self._close_sockets)  # type: ignore[union-attr]
-
-    def _close_sockets(self) -> None:
-        """Listening socket, wake-up pipe and open connections: the loop ends when none is left."""
-        server = self.server
-        for dispatcher in list(server._map.values()):  # type: ignore[union-attr]
-            if dispatcher not in (server, server.trigger):  # type: ignore[union-attr]
-                dispatcher.close()
-        server.close()
-
-    def shutdown(self) -> None:
-        if self.server._map:  # type: ignore[union-attr]  # serve() never ran its loop
-            self._close_sockets()
-        self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
+    def stop(self) -> None:
+        """Stop answering, finish the requests in progress, flush the relay, say offline."""
+        _stop_waitress(self.server)
+        self._serving.join(timeout=10)
+        self.server.task_dispatcher.shutdown(timeout=5)
         self.relay.stop()
         self.mqtt.stop()
         self.spool.close()

@@ -2,62 +2,91 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 
-from bridge.startup import add_config_argument, boot, run_until_signalled
+import click
+
+from arrsync.settings import Settings
+from arrsync.startup import boot, config_option, run_until_signalled
 from syncer import commands
 from syncer.service import SyncerService
 
 log = logging.getLogger("syncer")
+PROGRAM = "arrsync-syncer"
 
 
-def run(settings_path: str | None) -> int:
-    settings = boot(settings_path, "arrsync-syncer")
+def _settings(ctx: click.Context, config: str | None) -> Settings:
+    """The settings for a command for people: its own --config, else the group's; quiet logs."""
+    settings = boot(config or ctx.find_root().params["config"], PROGRAM)
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    return settings
+
+
+def _run(config: str | None) -> None:
+    settings = boot(config, PROGRAM)
     service = SyncerService(settings)
     log.info("syncer starting: %d mapping(s), %d worker(s)%s", len(settings.syncer.mappings),
              settings.syncer.workers, " (dry run)" if settings.syncer.dry_run else "")
     run_until_signalled(service.start, service.stop)
-    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="arrsync-syncer", description=__doc__)
-    add_config_argument(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run the syncer (the default)")
-    sub.add_parser("check", help="validate the config, mappings, rsync and the broker")
-    explain = sub.add_parser("explain", help="show how a path maps: arr → source → dest")
-    explain.add_argument("path")
-    trigger = sub.add_parser("trigger", help="ask the running syncer to sync a path, and wait")
-    trigger.add_argument("path", help="an arr path or a source path, a file or a folder")
-    trigger.add_argument("--timeout", type=float, default=3600,
-                         help="seconds to wait for the result (default 3600)")
-    jobs = sub.add_parser("jobs", help="list recent jobs")
-    jobs.add_argument("--failed", action="store_true", help="only failed jobs")
-    jobs.add_argument("--limit", type=int, default=20)
-    retry = sub.add_parser("retry", help="run a failed job again, and wait")
-    retry.add_argument("job", help="the job id (see `jobs --failed`)")
-    retry.add_argument("--timeout", type=float, default=3600)
-    for subparser in sub.choices.values():
-        add_config_argument(subparser, subcommand=True)
-    args = parser.parse_args(argv)
+@click.group(name=PROGRAM, help=__doc__, invoke_without_command=True)
+@config_option
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    if ctx.invoked_subcommand is None:
+        _run(config)
 
-    if args.command in (None, "run"):
-        return run(args.config)
-    settings = boot(args.config, "arrsync-syncer")
-    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
-    if args.command == "check":
-        return commands.check(settings)
-    if args.command == "explain":
-        return commands.explain(settings, args.path)
-    if args.command == "trigger":
-        return commands.trigger(settings, {"path": args.path}, args.timeout)
-    if args.command == "jobs":
-        return commands.list_jobs(settings, failed=args.failed, limit=args.limit)
-    return commands.trigger(settings, {"retry": args.job}, args.timeout)
+
+@main.command(help="Run the syncer (the default).")
+@config_option
+@click.pass_context
+def run(ctx: click.Context, config: str | None) -> None:
+    _run(config or ctx.find_root().params["config"])
+
+
+@main.command(help="Validate the config, mappings, rsync and the broker.")
+@config_option
+@click.pass_context
+def check(ctx: click.Context, config: str | None) -> None:
+    ctx.exit(commands.check(_settings(ctx, config)))
+
+
+@main.command(help="Show how a path maps: arr → source → dest.")
+@click.argument("path")
+@config_option
+@click.pass_context
+def explain(ctx: click.Context, path: str, config: str | None) -> None:
+    ctx.exit(commands.explain(_settings(ctx, config), path))
+
+
+@main.command(help="Ask the running syncer to sync a path (arr or source path), and wait.")
+@click.argument("path")
+@click.option("--timeout", type=float, default=3600, show_default=True,
+              help="Seconds to wait for the result.")
+@config_option
+@click.pass_context
+def trigger(ctx: click.Context, path: str, timeout: float, config: str | None) -> None:
+    ctx.exit(commands.trigger(_settings(ctx, config), {"path": path}, timeout))
+
+
+@main.command(help="List recent jobs.")
+@click.option("--failed", is_flag=True, help="Only failed jobs.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@config_option
+@click.pass_context
+def jobs(ctx: click.Context, failed: bool, limit: int, config: str | None) -> None:
+    ctx.exit(commands.list_jobs(_settings(ctx, config), failed=failed, limit=limit))
+
+
+@main.command(help="Run a failed job again (see `jobs --failed`), and wait.")
+@click.argument("job")
+@click.option("--timeout", type=float, default=3600, show_default=True)
+@config_option
+@click.pass_context
+def retry(ctx: click.Context, job: str, timeout: float, config: str | None) -> None:
+    ctx.exit(commands.trigger(_settings(ctx, config), {"retry": job}, timeout))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -11,11 +11,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.mqtt import MqttConnection
-from bridge.settings import Settings
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import Settings
+from arrsync.wire import FINISHED, JobState, JobStatus
 from syncer.errors import DestinationNotReady
 from syncer.guard import DestinationGuard
-from syncer.jobs import FINISHED, JobState, JobStatus
 from syncer.mapping import PathMapper, PathRefused
 from syncer.store import JobStore
 

@@ -1,7 +1,8 @@
 """The engine: runs stored jobs with up to `workers` rsyncs at once, retries, holds, stops.
 
 One scheduler thread picks due jobs from the store; each attempt runs on its own thread.
-Every state change is saved before it is published, so a crash loses no job.
+Every state change goes through `_transition` (set, stamp, save, report): it is saved
+before it is published, so a crash loses no job.
 """
 
 from __future__ import annotations
@@ -11,19 +12,29 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from bridge.settings import Mapping, SyncerSettings
-from syncer.errors import Decision, DestinationNotReady, SourceMissing, rsync_outcome
+from arrsync.settings import Mapping, SyncerSettings
+from arrsync.wire import JobState
+from syncer.errors import (
+    AttemptFailed,
+    Decision,
+    DestinationNotReady,
+    Interrupted,
+    SourceMissing,
+    rsync_outcome,
+)
 from syncer.guard import DestinationGuard
-from syncer.jobs import Job, JobState
+from syncer.jobs import Job
 from syncer.plan import FileSet, collect
-from syncer.rsync import Progress, RsyncRun, build_command
+from syncer.rsync import Progress, RsyncResult, RsyncRun, build_command
 from syncer.status import StatusReporter
 from syncer.store import JobStore
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 1.0
+IDLE_WAIT_S = 5.0
 
 
 class Engine:
@@ -35,9 +46,11 @@ class Engine:
         self.clock = clock
         self.guard = DestinationGuard(settings.free_space_margin)
         self.mappings: dict[str, Mapping] = {m.name: m for m in settings.mappings}
-        self._wake = threading.Condition()
-        self._running: dict[str, RsyncRun | None] = {}
+        # Guards _running, _stopping and _poked only: no store, file system or MQTT under it.
+        self._lock = threading.Condition()
+        self._running: dict[str, RsyncRun | None] = {}  # job id → its rsync, once it runs
         self._stopping = False
+        self._poked = False  # wake() came while the scheduler was busy: look again at once
         self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
 
     # -- control -----------------------------------------------------------------------------
@@ -47,11 +60,12 @@ class Engine:
         self._scheduler.start()
 
     def wake(self) -> None:
-        with self._wake:
-            self._wake.notify_all()
+        with self._lock:
+            self._poked = True
+            self._lock.notify_all()
 
     def running_count(self) -> int:
-        with self._wake:
+        with self._lock:
             return len(self._running)
 
     def retry(self, job_id: str) -> Job | None:
@@ -59,51 +73,60 @@ class Engine:
         job = self.store.get(job_id)
         if job is None or job.state is not JobState.FAILED or job.mapping not in self.mappings:
             return None
-        job.state, job.attempt, job.error, job.held = JobState.QUEUED, 0, None, False
-        job.max_attempts = self.settings.max_attempts
-        job.next_attempt_at = job.updated_at = self.clock()
-        self.store.save(job)
-        self.reporter.job(job, JobState.QUEUED)
+        job.attempt, job.max_attempts = 0, self.settings.max_attempts
+        self._transition(job, JobState.QUEUED, next_attempt_in=0)
         self.wake()
         return job
 
     def stop(self, grace: float) -> None:
         """Take no new jobs; let running copies finish for `grace` s, then interrupt them."""
-        with self._wake:
+        deadline = time.monotonic() + grace
+        with self._lock:
             self._stopping = True
-            self._wake.notify_all()
-            deadline = time.monotonic() + grace
+            self._lock.notify_all()
             while self._running and time.monotonic() < deadline:
-                self._wake.wait(deadline - time.monotonic())
-            for run in self._running.values():
-                if run:
-                    run.stop()
+                self._lock.wait(deadline - time.monotonic())
+            runs = [run for run in self._running.values() if run]
+        for run in runs:
+            run.stop()
+        with self._lock:
             while self._running:
-                self._wake.wait(1)
+                self._lock.wait(1)
         self._scheduler.join(timeout=5)
 
     # -- scheduling --------------------------------------------------------------------------
     def _schedule(self) -> None:
         while True:
-            with self._wake:
+            with self._lock:
                 if self._stopping:
                     return
+                self._poked = False
                 free = self.settings.workers - len(self._running)
-                due = self.store.due(self.clock(), free, exclude=self._running) if free else []
-                for job in due:
-                    if self._ready(job):
-                        self._running[job.id] = None
-                        threading.Thread(target=self._attempt, args=(job,), daemon=True,
-                                         name=f"job-{job.id}").start()
-                busy = len(self._running) >= self.settings.workers
-                # All workers busy: a finishing attempt wakes us; else wake when one is due.
-                self._wake.wait(5.0 if busy else self._idle_wait())
+                busy = set(self._running)
+            for job in self.store.due(self.clock(), free, exclude=busy) if free > 0 else []:
+                if self._ready(job):
+                    self._launch(job)
+            with self._lock:
+                all_busy = len(self._running) >= self.settings.workers
+            # All workers busy: a finishing attempt wakes us; else wake when one is due.
+            timeout = IDLE_WAIT_S if all_busy else self._idle_wait()
+            with self._lock:
+                if not self._poked and not self._stopping:
+                    self._lock.wait(timeout)
+
+    def _launch(self, job: Job) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+            self._running[job.id] = None
+        threading.Thread(target=self._attempt, args=(job,), daemon=True,
+                         name=f"job-{job.id}").start()
 
     def _idle_wait(self) -> float:
         next_due = self.store.next_due_at()
         if next_due is None:
-            return 5.0
-        return min(5.0, max(0.05, next_due - self.clock()))
+            return IDLE_WAIT_S
+        return min(IDLE_WAIT_S, max(0.05, next_due - self.clock()))
 
     def _ready(self, job: Job) -> bool:
         mapping = self.mappings.get(job.mapping)
@@ -117,17 +140,6 @@ class Engine:
             return False
         return True
 
-    def _hold(self, job: Job, reason: str) -> None:
-        """Wait for the destination without spending an attempt; alert once per reason."""
-        alert = not job.held or job.error != reason
-        job.state, job.held, job.error = JobState.RETRYING, True, reason
-        job.updated_at = self.clock()
-        job.next_attempt_at = job.updated_at + self.settings.guard_interval
-        self.store.save(job)
-        if alert:
-            log.warning("job %s (%s) waits: %s", job.id, job.title, reason)
-            self.reporter.job(job, JobState.RETRYING)
-
     # -- one attempt -------------------------------------------------------------------------
     def _attempt(self, job: Job) -> None:
         try:
@@ -136,70 +148,68 @@ class Engine:
             log.exception("job %s crashed", job.id)
             self._finish(job, JobState.FAILED, f"internal error: {type(exc).__name__}")
         finally:
-            with self._wake:
+            with self._lock:
                 self._running.pop(job.id, None)
-                self._wake.notify_all()
+                self._lock.notify_all()
 
     def _run_attempt(self, job: Job) -> None:
+        """Collect the files, check the space, copy, verify; each step may end the attempt."""
         mapping = self.mappings[job.mapping]
+        try:
+            files = self._collect(job, mapping)
+            if not self.settings.dry_run:
+                self.guard.check_space(mapping, files.bytes)
+            job.attempt += 1
+            self._transition(job, JobState.STARTED)
+            result = self._copy(job, mapping, files)
+            if not self.settings.dry_run:
+                _verify_sizes(files)
+        except DestinationNotReady as exc:
+            self._hold(job, str(exc))
+        except AttemptFailed as exc:
+            self._failed_attempt(job, exc.decision, exc.reason)
+        except Interrupted:
+            self._requeue_after_stop(job)
+        else:
+            extra = {"dry_run": True, "would_copy": result.transferred} \
+                if self.settings.dry_run else {}
+            self._finish(job, JobState.SUCCEEDED, None, **extra)
+
+    def _collect(self, job: Job, mapping: Mapping) -> FileSet:
         try:
             files = collect(job, mapping, sidecars=self.settings.sidecars)
         except SourceMissing as exc:
-            job.attempt += 1
-            self._failed_attempt(job, Decision.RETRY, str(exc))
-            return
+            job.attempt += 1  # a missing source spends an attempt: it may never come
+            raise AttemptFailed(Decision.RETRY, str(exc)) from None
         job.bytes, job.files = files.bytes, len(files.items)
-        try:
-            if not self.settings.dry_run:
-                self.guard.check_space(mapping, files.bytes)
-        except DestinationNotReady as exc:
-            self._hold(job, str(exc))
-            return
+        return files
 
-        job.attempt += 1
-        job.state, job.held, job.error = JobState.STARTED, False, None
-        job.updated_at = self.clock()
-        self.store.save(job)
-        self.reporter.job(job, JobState.STARTED)
-
+    def _copy(self, job: Job, mapping: Mapping, files: FileSet) -> RsyncResult:
         command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
                                 dry_run=self.settings.dry_run,
                                 extra_args=self.settings.rsync_extra_args)
         run = RsyncRun(command, files.entries)
-        with self._wake:
+        with self._lock:
             self._running[job.id] = run
-            if self._stopping:
-                run.stop()
+            stopping = self._stopping
+        if stopping:
+            run.stop()
         started = time.monotonic()
         try:
             result = run.run(self._progress_reporter(job))
         except FileNotFoundError:
-            self._failed_attempt(job, Decision.GIVE_UP,
-                                 f"rsync is not installed ({self.settings.rsync_path})")
-            return
+            raise AttemptFailed(Decision.GIVE_UP,
+                                f"rsync is not installed ({self.settings.rsync_path})") from None
         job.duration_s = round(time.monotonic() - started, 3)
-
-        if result.exit_code != 0:
-            with self._wake:
-                interrupted = self._stopping
-            if interrupted:
-                self._requeue_after_stop(job)
-                return
-            outcome = rsync_outcome(result.exit_code)
-            detail = result.stderr.splitlines()[-1] if result.stderr else ""
-            reason = f"{outcome.reason} (rsync exit {result.exit_code}{': ' if detail else ''}" \
-                     f"{detail})"
-            self._failed_attempt(job, outcome.decision, reason)
-            return
-        if self.settings.dry_run:
-            self._finish(job, JobState.SUCCEEDED, None, dry_run=True,
-                         would_copy=result.transferred)
-            return
-        mismatch = _size_mismatch(files)
-        if mismatch:
-            self._failed_attempt(job, *mismatch)
-            return
-        self._finish(job, JobState.SUCCEEDED, None)
+        if result.exit_code == 0:
+            return result
+        with self._lock:
+            if self._stopping:
+                raise Interrupted
+        outcome = rsync_outcome(result.exit_code)
+        detail = result.stderr.splitlines()[-1] if result.stderr else ""
+        reason = f"{outcome.reason} (rsync exit {result.exit_code}"
+        raise AttemptFailed(outcome.decision, f"{reason}: {detail})" if detail else f"{reason})")
 
     def _progress_reporter(self, job: Job) -> Callable[[Progress], None]:
         last = [0.0]
@@ -213,6 +223,27 @@ class Engine:
                               bytes_per_s=progress.bytes_per_s, eta_s=progress.eta_s)
         return report
 
+    # -- state changes -----------------------------------------------------------------------
+    def _transition(self, job: Job, state: JobState, *, error: str | None = None,
+                    held: bool = False, next_attempt_in: float | None = None,
+                    publish: bool = True, **extra: Any) -> None:
+        """The one way a job changes state: set, stamp, save, then report."""
+        job.state, job.error, job.held = state, error, held
+        job.updated_at = self.clock()
+        if next_attempt_in is not None:
+            job.next_attempt_at = job.updated_at + next_attempt_in
+        self.store.save(job)
+        if publish:
+            self.reporter.job(job, state, **extra)
+
+    def _hold(self, job: Job, reason: str) -> None:
+        """Wait for the destination without spending an attempt; alert once per reason."""
+        alert = not job.held or job.error != reason
+        if alert:
+            log.warning("job %s (%s) waits: %s", job.id, job.title, reason)
+        self._transition(job, JobState.RETRYING, error=reason, held=True,
+                         next_attempt_in=self.settings.guard_interval, publish=alert)
+
     def _failed_attempt(self, job: Job, decision: Decision, reason: str) -> None:
         if decision is Decision.GIVE_UP or job.attempt >= job.max_attempts:
             if decision is Decision.RETRY:
@@ -221,48 +252,40 @@ class Engine:
             return
         delay = min(self.settings.retry_delay * 2 ** (job.attempt - 1),
                     self.settings.retry_delay_max)
-        job.state, job.error, job.held = JobState.RETRYING, reason, False
-        job.updated_at = self.clock()
-        job.next_attempt_at = job.updated_at + delay
-        self.store.save(job)
         log.warning("job %s (%s) attempt %d/%d failed, retrying in %.0fs: %s",
                     job.id, job.title, job.attempt, job.max_attempts, delay, reason)
-        self.reporter.job(job, JobState.RETRYING)
+        self._transition(job, JobState.RETRYING, error=reason, next_attempt_in=delay)
 
     def _requeue_after_stop(self, job: Job) -> None:
-        job.state, job.attempt = JobState.QUEUED, max(job.attempt - 1, 0)
-        job.updated_at = job.next_attempt_at = self.clock()
-        self.store.save(job)
+        job.attempt = max(job.attempt - 1, 0)
         log.info("job %s (%s) interrupted by the stop; it resumes at the next start",
                  job.id, job.title)
+        self._transition(job, JobState.QUEUED, next_attempt_in=0, publish=False)
 
-    def _finish(self, job: Job, state: JobState, error: str | None, **extra: object) -> None:
-        job.state, job.error, job.held = state, error, False
-        job.updated_at = self.clock()
-        self.store.save(job)
+    def _finish(self, job: Job, state: JobState, error: str | None, **extra: Any) -> None:
         if state is JobState.FAILED:
             log.error("job %s (%s) failed: %s", job.id, job.title, error)
         else:
             log.info("job %s (%s) %s: %d file(s), %d bytes", job.id, job.title, state,
                      job.files, job.bytes)
-        self.reporter.job(job, state, **extra)
+        self._transition(job, state, error=error, **extra)
 
 
-def _size_mismatch(files: FileSet) -> tuple[Decision, str] | None:
+def _verify_sizes(files: FileSet) -> None:
     """Compare sizes after the copy. A bad copy of ours is removed and retried (the source
     may have grown while it was copied); a file that was there before is never touched."""
     for item in files.items:
         try:
             size = os.lstat(item.dest).st_size
         except FileNotFoundError:
-            return Decision.RETRY, f"{item.dest} is missing after the copy"
+            raise AttemptFailed(Decision.RETRY, f"{item.dest} is missing after the copy") from None
         if size == item.size:
             continue
         if item.existed:
-            return Decision.GIVE_UP, (
+            raise AttemptFailed(Decision.GIVE_UP, (
                 f"{item.dest} already existed with {size} bytes but the source has "
-                f"{item.size}; arrsync never overwrites a file: remove it to copy again")
+                f"{item.size}; arrsync never overwrites a file: remove it to copy again"))
         os.unlink(item.dest)
-        return Decision.RETRY, (f"{item.dest} had {size} bytes after the copy but the source "
-                                f"has {item.size}; the source may still be growing")
-    return None
+        raise AttemptFailed(Decision.RETRY, (
+            f"{item.dest} had {size} bytes after the copy but the source has {item.size}; "
+            "the source may still be growing"))

@@ -66,3 +66,16 @@ class SourceMissing(Exception):
 
 class DestinationNotReady(Exception):
     """The destination guard failed (mount dropped, anchor missing, disk full). Hold the job."""
+
+
+class AttemptFailed(Exception):
+    """An attempt did not copy everything; `decision` says whether to try again."""
+
+    def __init__(self, decision: Decision, reason: str) -> None:
+        super().__init__(reason)
+        self.decision = decision
+        self.reason = reason
+
+
+class Interrupted(Exception):
+    """The syncer is stopping: the attempt ends without counting, the job resumes later."""

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import os
 
-from bridge.settings import Mapping
+from arrsync.settings import Mapping
+from arrsync.units import human_size
 from syncer.errors import DestinationNotReady
-
-
-def _size(value: int) -> str:
-    return f"{value / 1024**3:.1f} GB" if value >= 1024**3 else f"{value / 1024**2:.1f} MB"
 
 
 class DestinationGuard:
@@ -47,6 +44,6 @@ class DestinationGuard:
         free = stats.f_bavail * stats.f_frsize
         if free < incoming + self.margin:
             raise DestinationNotReady(
-                f"not enough free space on {mapping.dest}: {_size(free)} free, "
-                f"{_size(incoming)} to copy plus a {_size(self.margin)} margin"
+                f"not enough free space on {mapping.dest}: {human_size(free)} free, "
+                f"{human_size(incoming)} to copy plus a {human_size(self.margin)} margin"
             )

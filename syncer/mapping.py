@@ -10,7 +10,8 @@ import os
 import posixpath
 from dataclasses import dataclass
 
-from bridge.settings import Mapping
+from arrsync.settings import Mapping
+from arrsync.units import is_within, relative_below
 
 
 class PathRefused(Exception):
@@ -39,14 +40,6 @@ def _join(root: str, relative: str) -> str:
     return posixpath.join(root, relative) if relative else root
 
 
-def _below(path: str, root: str) -> str | None:
-    """`path` relative to `root` if it is `root` or below it (whole components), else None."""
-    if path == root:
-        return ""
-    prefix = root.rstrip("/") + "/"
-    return path[len(prefix):] if path.startswith(prefix) else None
-
-
 def normalise(path: str) -> str:
     if not isinstance(path, str) or not path.strip():
         raise PathRefused("the path is empty")
@@ -70,11 +63,11 @@ class PathMapper:
         """Map an arr path or a source path; raise PathRefused with the reason."""
         clean = normalise(path)
         for mapping in self._by_arr:
-            relative = _below(clean, mapping.arr_path)
+            relative = relative_below(clean, mapping.arr_path)
             if relative is not None:
                 return self._checked(Route(mapping, relative))
         for mapping in self._by_source:
-            relative = _below(clean, mapping.source)
+            relative = relative_below(clean, mapping.source)
             if relative is not None:
                 return self._checked(Route(mapping, relative))
         known = ", ".join(m.arr_path for m in self.mappings) or "none configured"
@@ -85,7 +78,7 @@ class PathMapper:
         """Refuse a source that leaves its root through a symlink."""
         root = os.path.realpath(route.mapping.source)
         real = os.path.realpath(route.source)
-        if _below(real, root) is None:
+        if not is_within(real, root):
             raise PathRefused(
                 f"{route.source!r} leads outside the source root {route.mapping.source!r} "
                 "through a symbolic link"

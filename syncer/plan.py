@@ -10,10 +10,10 @@ import posixpath
 import uuid
 from dataclasses import dataclass
 
-from bridge.envelope import EventEnvelope
-from bridge.settings import Mapping
+from arrsync.settings import Mapping
+from arrsync.wire import EventEnvelope, JobState
 from syncer.errors import SourceMissing
-from syncer.jobs import Job, JobState
+from syncer.jobs import Job
 from syncer.mapping import PathMapper, PathRefused, Route
 
 
@@ -39,12 +39,12 @@ def jobs_for_event(envelope: EventEnvelope, mapper: PathMapper, *, max_attempts:
             refusals.append(Refusal(imported.path, str(exc)))
             continue
         routes.setdefault(route.mapping.name, []).append(route)
-    download_id = envelope.payload.get("downloadId")
     jobs = [
         Job(id=new_job_id(), trigger=envelope.id, app=envelope.app, instance=envelope.instance,
-            title=envelope.title, download_id=download_id if isinstance(download_id, str) else None,
-            mapping=name, paths=list(dict.fromkeys(r.relative for r in found)),
-            max_attempts=max_attempts, created_at=now, updated_at=now, next_attempt_at=now)
+            title=envelope.title, download_id=envelope.download_id, mapping=name,
+            paths=list(dict.fromkeys(r.relative for r in found)), max_attempts=max_attempts,
+            created_at=now, updated_at=now, next_attempt_at=now, series=envelope.series,
+            episodes=[(e.season, e.episode) for e in envelope.episodes])
         for name, found in routes.items()
     ]
     return jobs, refusals

@@ -18,11 +18,11 @@ from collections.abc import Callable
 import paho.mqtt.client as paho
 from pydantic import ValidationError
 
-from bridge.envelope import EventEnvelope, parse_envelope
-from bridge.mqtt import MqttConnection
-from bridge.settings import Settings
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import Settings
+from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobState, parse_envelope
 from syncer.engine import Engine
-from syncer.jobs import ACTIVE, Job, JobState
+from syncer.jobs import Job
 from syncer.mapping import PathMapper, PathRefused
 from syncer.plan import (
     Refusal,
@@ -136,9 +136,9 @@ class SyncerService:
         except ValidationError as exc:
             log.warning("ignoring a malformed event envelope (%d problem(s))", exc.error_count())
             return
-        if envelope.event == "Test":
+        if envelope.kind is EventKind.TEST:
             self._test(envelope)
-        elif envelope.event == "Download" and envelope.files:
+        elif envelope.kind is EventKind.IMPORT and envelope.files:
             self._import(envelope)
         else:
             log.debug("ignoring %s %s: not an import", envelope.app, envelope.event)

@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge.envelope import utc_now_iso
-from bridge.mqtt import MqttConnection
-from bridge.settings import Mapping
-from syncer.jobs import Job, JobState, JobStatus
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import Mapping
+from arrsync.wire import Episode, JobState, JobStatus, utc_now_iso
+from syncer.jobs import Job
 from syncer.store import JobStore
 
 
@@ -26,7 +26,8 @@ def _common_path(root: str, paths: list[str]) -> str | None:
 def build_status(job: Job, state: JobState, mapping: Mapping | None, **extra: Any) -> JobStatus:
     return JobStatus(
         job=job.id, state=state, trigger=job.trigger, title=job.title, app=job.app,
-        instance=job.instance, download_id=job.download_id,
+        instance=job.instance, download_id=job.download_id, series=job.series,
+        episodes=[Episode(season=season, episode=number) for season, number in job.episodes],
         mapping=mapping.name if mapping else None,
         source=_common_path(mapping.source if mapping else "", job.paths),
         dest=_common_path(mapping.dest, job.paths) if mapping else None,

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 
-from syncer.jobs import ACTIVE, FINISHED, Job, JobState
+from arrsync.wire import ACTIVE, FINISHED, JobState
+from syncer.jobs import Job
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -25,20 +26,25 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempt INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
     error TEXT, bytes INTEGER NOT NULL, files INTEGER NOT NULL, duration_s REAL,
     created_at REAL NOT NULL, updated_at REAL NOT NULL, next_attempt_at REAL NOT NULL,
-    held INTEGER NOT NULL
+    held INTEGER NOT NULL,
+    series TEXT,
+    episodes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 _COLUMNS = [f.name for f in fields(Job)]
+_JSON_COLUMNS = ("paths", "episodes")
+# Columns added since the first release, for stores written by an older syncer.
+_ADDED_COLUMNS = {"series": "TEXT", "episodes": "TEXT NOT NULL DEFAULT '[]'"}
 
 
 def _row(job: Job) -> tuple[object, ...]:
     values = []
     for name in _COLUMNS:
         value = getattr(job, name)
-        if name == "paths":
+        if name in _JSON_COLUMNS:
             value = json.dumps(value, ensure_ascii=False)
         elif name == "state":
             value = str(value)
@@ -51,6 +57,7 @@ def _row(job: Job) -> tuple[object, ...]:
 def _job(row: sqlite3.Row) -> Job:
     data = dict(row)
     data["paths"] = json.loads(data["paths"])
+    data["episodes"] = [tuple(pair) for pair in json.loads(data["episodes"])]
     data["state"] = JobState(data["state"])
     data["held"] = bool(data["held"])
     return Job(**data)
@@ -65,6 +72,10 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, declaration in _ADDED_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         with self._lock:

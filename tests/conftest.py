@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,13 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.service import BridgeService
-from bridge.settings import Settings
-from syncer.localbroker import LocalBroker
+from arrsync.settings import Settings
 from syncer.service import SyncerService
 from tests.helpers import wait_until
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.media import MediaTree
+from tests.processes import Process, RunningBridge
+from tools.localbroker import LocalBroker
 
 
 @pytest.fixture(scope="session")
@@ -70,22 +65,6 @@ def make_settings(tmp_path: Path, base_topic: str) -> Callable[..., Settings]:
     return build
 
 
-class RunningBridge:
-    def __init__(self, settings: Settings) -> None:
-        self.service = BridgeService(settings)
-        self.thread = threading.Thread(target=self.service.serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.service.port}"
-
-    def stop(self) -> None:
-        self.service.close()
-        self.thread.join(timeout=10)
-        self.service.shutdown()
-
-
 @pytest.fixture
 def start_bridge() -> Iterator[Callable[[Settings], RunningBridge]]:
     started: list[RunningBridge] = []
@@ -97,56 +76,7 @@ def start_bridge() -> Iterator[Callable[[Settings], RunningBridge]]:
 
     yield start
     for bridge in started:
-        if bridge.thread.is_alive():
-            bridge.stop()
-
-
-MEDIA_ROOTS = {
-    "Movies 1080p": ("/movies", "synology/rs-movies", "unraid/media/Movies"),
-    "Movies 4K": ("/movies4k", "synology/rs-movies4k", "unraid/media/Movies 4K"),
-    "TV 1080p": ("/tv", "synology/rs-tv", "unraid/media/TV"),
-    "TV 4K": ("/tv4k", "synology/rs-tv4k", "unraid/media/TV 4K"),
-    "Music": ("/music", "synology/music", "unraid/media/Music"),
-    "Books": ("/books", "synology/books", "unraid/media/Books"),
-    "Whisparr": ("/whisparr", "synology/whisparr", "unraid/media/Whisparr"),
-    "Whisparr Movies": ("/whisparr-movies", "synology/whisparr-movies",
-                        "unraid/media/Whisparr Movies"),
-}
-
-
-class MediaTree:
-    """Source and destination folders like the real layout, one mapping per arr root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.mappings = []
-        for name, (arr_path, source, dest) in MEDIA_ROOTS.items():
-            (root / source).mkdir(parents=True)
-            (root / dest).mkdir(parents=True)
-            self.mappings.append({"name": name, "arr_path": arr_path,
-                                  "source": str(root / source), "dest": str(root / dest)})
-
-    def mapping(self, name: str) -> dict[str, Any]:
-        return next(m for m in self.mappings if m["name"] == name)
-
-    def _locate(self, arr_path: str, side: str) -> Path:
-        best = max((m for m in self.mappings
-                    if arr_path == m["arr_path"] or arr_path.startswith(m["arr_path"] + "/")),
-                   key=lambda m: len(m["arr_path"]))
-        return Path(best[side] + arr_path[len(best["arr_path"]):])
-
-    def source_of(self, arr_path: str) -> Path:
-        return self._locate(arr_path, "source")
-
-    def dest_of(self, arr_path: str) -> Path:
-        return self._locate(arr_path, "dest")
-
-    def put(self, arr_path: str, content: bytes | None = None, size: int = 4096) -> Path:
-        """Create the source file the arr path points at; returns its source path."""
-        path = self.source_of(arr_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content if content is not None else os.urandom(size))
-        return path
+        bridge.stop()
 
 
 @pytest.fixture
@@ -169,38 +99,6 @@ def start_syncer() -> Iterator[Callable[[Settings], SyncerService]]:
     for service in started:
         if service.mqtt.connected.is_set() or service.engine.running_count():
             service.stop()
-
-
-def syncer_settings(make_settings: Callable[..., Settings], broker: LocalBroker,
-                    media: MediaTree, base_topic: str, **syncer: Any) -> Settings:
-    values = {"mappings": media.mappings, "retry_delay": 0.05, "guard_interval": 0.1,
-              "free_space_margin": 0, "client_id": f"{base_topic}-syncer", **syncer}
-    return make_settings(broker, syncer=values)
-
-
-BIN = Path(sys.executable).parent
-
-
-class Process:
-    """An arrsync command run as a user runs it, output kept in a log file."""
-
-    def __init__(self, command: str, config: Path, log: Path, *args: str) -> None:
-        self.log = log
-        self._out = log.open("ab")
-        self.popen = subprocess.Popen([str(BIN / command), "--config", str(config), *args],
-                                      stdout=self._out, stderr=subprocess.STDOUT)
-
-    def signal(self, sig: signal.Signals) -> int:
-        self.popen.send_signal(sig)
-        return self.wait(60)
-
-    def wait(self, timeout: float) -> int:
-        code = self.popen.wait(timeout=timeout)
-        self._out.close()
-        return code
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.settings import Settings
-from syncer.localbroker import LocalBroker
-from tests.conftest import FIXTURES, MediaTree, Process, RunningBridge
+from arrsync.settings import Settings
 from tests.helpers import MqttWatcher, http, wait_until
+from tests.media import FIXTURES, MediaTree
+from tests.processes import Process, RunningBridge
+from tools.localbroker import LocalBroker
 
 
 @pytest.mark.slow

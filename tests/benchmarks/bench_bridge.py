@@ -34,7 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from syncer.localbroker import LocalBroker, free_port
+from tools.localbroker import LocalBroker, free_port
 
 BODY = (Path(__file__).resolve().parents[1] / "fixtures" / "radarr" / "download.json").read_bytes()
 ACCEPTED = {"published", "spooled"}

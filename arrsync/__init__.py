@@ -1,0 +1,1 @@
+"""The foundation every arrsync process shares: settings, MQTT, topics, the wire, logging."""

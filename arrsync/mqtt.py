@@ -1,0 +1,186 @@
+"""The MQTT client behind one small interface: every arrsync process talks to the broker here.
+
+It owns the things that are easy to get wrong with paho-mqtt 2.x: the retained availability
+topic with its last will, reconnecting and re-subscribing, durable sessions, and delivery
+confirmation through `on_publish` (the only place a PUBACK, or its failure code, is seen).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from arrsync.settings import MqttSettings
+from arrsync.topics import Topics
+
+log = logging.getLogger(__name__)
+
+Delivered = Callable[[bool], None]
+MessageHandler = Callable[[paho.MQTTMessage], None]
+
+SESSION_EXPIRY_S = 30 * 24 * 3600  # a durable session outlives a month-long outage
+
+
+class MqttConnection:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        component: str,
+        *,
+        client_id: str | None = None,
+        durable_session: bool = False,
+        manual_ack: bool = False,
+        max_inflight: int = 100,
+        announce: bool = True,
+    ) -> None:
+        """`announce`: keep the retained `<component>/availability` (services, not CLIs)."""
+        self.settings = settings
+        self.topics = Topics(settings.base_topic)
+        self.component = component
+        self.durable_session = durable_session
+        self.connected = threading.Event()
+        self._availability = self.topics.availability(component) if announce else None
+        self._subscriptions: list[tuple[str, int]] = []
+        self._handler: MessageHandler | None = None
+        self._lock = threading.Lock()
+        self._waiting: dict[int, Delivered] = {}
+        self._early: dict[int, bool] = {}  # PUBACKs that beat the registration of their mid
+        self._stopping = False
+
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"arrsync-{component}-{uuid.uuid4().hex[:8]}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=manual_ack,
+        )
+        if settings.username:
+            password = settings.password.get_secret_value() if settings.password else None
+            self._client.username_pw_set(settings.username, password)
+        if self._availability:
+            self._client.will_set(self._availability, "offline", qos=1, retain=True)
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+
+    # -- set-up ---------------------------------------------------------------------------
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        """Subscribe now and again after every reconnect."""
+        self._subscriptions.append((topic, qos))
+        if self.connected.is_set():
+            self._client.subscribe(topic, qos)
+
+    def on_message(self, handler: MessageHandler) -> None:
+        self._handler = handler
+
+    def start(self) -> None:
+        properties = None
+        if self.durable_session:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        self._client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive,
+            clean_start=not self.durable_session,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self.connected.wait(timeout)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Say `offline` (a clean disconnect sends no will), then disconnect."""
+        self._stopping = True
+        if self._availability and self.connected.is_set():
+            done = threading.Event()
+            self.publish(self._availability, "offline", retain=True, on_done=lambda _ok: done.set())
+            done.wait(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # -- traffic --------------------------------------------------------------------------
+    def publish(
+        self,
+        topic: str,
+        payload: str | bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        on_done: Delivered | None = None,
+    ) -> int:
+        """Publish; `on_done(ok)` runs on the network thread once the broker answered.
+
+        While disconnected, paho keeps the message and sends it after reconnecting.
+        """
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        log.debug("publish %s (mid %s, %d bytes)", topic, info.mid, len(payload))
+        callback = on_done or _ignore
+        with self._lock:
+            early = self._early.pop(info.mid, None)
+            if early is None:
+                self._waiting[info.mid] = callback
+                return info.mid
+        callback(early)
+        return info.mid
+
+    def ack(self, mid: int, qos: int) -> None:
+        self._client.ack(mid, qos)
+
+    # -- paho callbacks (network thread: never block, never raise) -------------------------
+    def _on_connect(self, client, userdata, flags, reason_code: ReasonCode, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s:%s refused the connection: %s",
+                      self.settings.host, self.settings.port, reason_code)
+            return
+        log.info("connected to broker %s:%s (session present: %s)",
+                 self.settings.host, self.settings.port, flags.session_present)
+        for topic, qos in self._subscriptions:
+            client.subscribe(topic, qos)
+        if self._availability:
+            self.publish(self._availability, "online", retain=True)
+        self.connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if not self._stopping:
+            log.warning("lost the broker connection (%s); reconnecting", reason_code)
+
+    def _on_publish(self, client, userdata, mid: int, reason_code: ReasonCode, properties) -> None:
+        ok = not reason_code.is_failure
+        if not ok:
+            log.error("broker rejected publish %s: %s", mid, reason_code)
+        with self._lock:
+            callback = self._waiting.pop(mid, None)
+            if callback is None:
+                self._early[mid] = ok
+                return
+        try:
+            callback(ok)
+        except Exception:
+            log.exception("delivery callback failed")
+
+    def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        log.debug("message on %s (mid %s, %d bytes)", message.topic, message.mid,
+                  len(message.payload))
+        if self._handler is None:
+            return
+        try:
+            self._handler(message)
+        except Exception:
+            log.exception("handling a message on %s failed", message.topic)
+
+
+def _ignore(_ok: bool) -> None:
+    return None

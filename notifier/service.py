@@ -1,0 +1,130 @@
+"""The notifier process: status topics in, grouped and de-duplicated Apprise messages out.
+
+It subscribes with a clean session: status messages are not retained, so a restarted
+notifier never sees, and never resends, what was sent before it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as paho
+from pydantic import ValidationError
+
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import Settings
+from arrsync.wire import JobState, JobStatus
+from notifier.grouping import Batcher, RepeatFilter
+from notifier.messages import Message, MessageBuilder
+from notifier.sender import AppriseSender
+
+log = logging.getLogger(__name__)
+
+
+class NotifierService:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic,
+                 retry_delay: float = 5.0) -> None:
+        notify = settings.notify
+        self.settings = settings
+        self.clock = clock
+        self.states = set(notify.states)
+        self.builder = MessageBuilder(notify.title_template, notify.body_template)
+        self.sender = AppriseSender([u.get_secret_value() for u in notify.urls],
+                                    notify.config_file, attempts=notify.delivery_attempts,
+                                    retry_delay=retry_delay)
+        self.batcher = Batcher(notify.group_window)
+        self.repeats = RepeatFilter()
+        self._success_tag = notify.success_tag
+        self._failure_tag = notify.failure_tag
+        self.mqtt = MqttConnection(settings.mqtt, "notifier")
+        self._inbox: queue.Queue[paho.MQTTMessage | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._process, name="notifier", daemon=True)
+        self.mqtt.subscribe(self.mqtt.topics.all_sync_states)
+        self.mqtt.subscribe(self.mqtt.topics.all_availability)
+        self.mqtt.on_message(self._inbox.put)
+
+    def start(self) -> None:
+        if not len(self.sender):
+            log.warning("no notify.urls or notify.config_file: notifications go nowhere")
+        self.sender.start()
+        self._worker.start()
+        self.mqtt.start()
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+        self._worker.join(timeout=10)
+        self.mqtt.stop()
+        self.sender.stop()
+
+    # -- processing (one thread: no locks needed) --------------------------------------------
+    def _process(self) -> None:
+        while True:
+            deadline = self.batcher.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            try:
+                message = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                pass  # a group's window closed
+            else:
+                if message is None:  # stop(): send what is gathered, then end
+                    for group in self.batcher.flush():
+                        self._send_group(group)
+                    return
+                try:
+                    self._handle(message)
+                except Exception:
+                    log.exception("could not handle a message on %s", message.topic)
+            for group in self.batcher.due(self.clock()):
+                self._send_group(group)
+
+    def _handle(self, message: paho.MQTTMessage) -> None:
+        topic = message.topic
+        component = self.mqtt.topics.availability_component(topic)
+        if component:
+            self._availability(component, message)
+            return
+        if topic == self.mqtt.topics.sync_request:
+            return
+        try:
+            status = JobStatus.model_validate_json(message.payload)
+        except ValidationError:
+            log.warning("ignoring a malformed status on %s", topic)
+            return
+        if status.state is JobState.TEST:
+            self._send(self.builder.test(status), None)
+            return
+        if status.state is JobState.SUCCEEDED:
+            for mapping, reason in self.repeats.recovered(status):
+                self._send(self.builder.recovered(mapping, reason), self._success_tag)
+        # A job held by the destination guard (a dropped mount) is an alert, like a failure.
+        alert = status.state is JobState.FAILED or (
+            status.state is JobState.RETRYING and status.held)
+        if status.state.value not in self.states and not (alert and "failed" in self.states):
+            return
+        if status.state in (JobState.FAILED, JobState.RETRYING) and \
+                not self.repeats.first_time(status):
+            log.info("not repeating the notification for %s: %s", status.mapping, status.error)
+            return
+        for group in self.batcher.add(status, self.clock()):
+            self._send_group(group)
+
+    def _availability(self, component: str, message: paho.MQTTMessage) -> None:
+        if message.retain or component == "notifier":
+            return  # a retained value is old news
+        if "availability" in self.states:
+            online = message.payload == b"online"
+            self._send(self.builder.availability(component, online),
+                       self._success_tag if online else self._failure_tag)
+
+    def _send_group(self, statuses: list[JobStatus]) -> None:
+        message = self.builder.jobs(statuses)
+        tag = self._failure_tag if message.kind in ("failure", "warning") else self._success_tag
+        self._send(message, tag)
+
+    def _send(self, message: Message, tag: str | None) -> None:
+        log.debug("notify %s: %s", message.kind, message.title)
+        self.sender.send(message, tag)

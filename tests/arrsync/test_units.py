@@ -1,0 +1,39 @@
+"""One size formatter, one duration formatter, one whole-path prefix check."""
+
+from __future__ import annotations
+
+import pytest
+
+from arrsync.units import human_duration, human_size, is_within, relative_below
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [(0, "0 B"), (999, "999 B"), (1000, "1 KB"), (3_000_000, "3.0 MB"),
+     (14_600_000_000, "14.6 GB"), (2 * 10**15, "2000.0 TB")],
+)
+def test_sizes_count_in_decimal_units(count: int, text: str) -> None:
+    assert human_size(count) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.25, "0.2s"), (42, "42s"), (133, "2m13s"), (7322, "2h02m")]
+)
+def test_durations(seconds: float, text: str) -> None:
+    assert human_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("path", "root", "relative"),
+    [
+        ("/movies", "/movies", ""),
+        ("/movies/Dune (2021)/x.mkv", "/movies", "Dune (2021)/x.mkv"),
+        ("/movies/a", "/movies/", "a"),
+        ("/movies4k/x", "/movies", None),
+        ("/movie", "/movies", None),
+        ("/tv/x", "/", "tv/x"),
+    ],
+)
+def test_whole_component_prefixes(path: str, root: str, relative: str | None) -> None:
+    assert relative_below(path, root) == relative
+    assert is_within(path, root) is (relative is not None)

@@ -1,0 +1,80 @@
+"""The job store: events are remembered, crashes are recovered, old jobs are pruned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arrsync.wire import JobState
+from syncer.jobs import Job
+from syncer.store import JobStore
+
+
+def job(job_id: str, state: JobState, updated_at: float, paths: list[str] | None = None) -> Job:
+    return Job(id=job_id, trigger=f"event-{job_id}", app="radarr", instance=None, title=job_id,
+               download_id=None, mapping="Movies", paths=paths or [f"{job_id}/f.mkv"],
+               state=state, attempt=1, created_at=updated_at, updated_at=updated_at)
+
+
+def test_an_event_is_stored_once(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    assert store.add("e1", [job("a", JobState.QUEUED, 0)], now=0)
+    assert not store.add("e1", [job("b", JobState.QUEUED, 0)], now=1)
+    assert [j.id for j in store.recent()] == ["a"]
+
+
+def test_interrupted_jobs_go_back_to_the_queue_without_losing_an_attempt(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    first = JobStore(path)
+    first.add("e", [job("a", JobState.STARTED, 5)], now=5)
+    first.close()
+    second = JobStore(path)
+    assert [j.id for j in second.recover_interrupted()] == ["a"]
+    recovered = second.get("a")
+    assert recovered is not None
+    assert (recovered.state, recovered.attempt) == (JobState.QUEUED, 0)
+    assert [j.id for j in second.due(now=10, limit=5)] == ["a"]
+
+
+def test_claimed_paths_cover_active_and_recent_successes(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    store.add("e1", [job("old", JobState.SUCCEEDED, 100), job("new", JobState.SUCCEEDED, 900),
+                     job("run", JobState.RETRYING, 50), job("bad", JobState.FAILED, 950)], now=0)
+    assert store.claimed_paths("Movies", succeeded_since=500) == {
+        "new/f.mkv": "new", "run/f.mkv": "run"}
+
+
+def test_old_finished_jobs_are_pruned(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    store.add("e1", [job("done", JobState.SUCCEEDED, 100), job("failed", JobState.FAILED, 100),
+                     job("waiting", JobState.RETRYING, 100), job("fresh", JobState.SUCCEEDED,
+                                                                 1000)], now=100)
+    assert store.prune(finished_before=500) == 2
+    assert sorted(j.id for j in store.recent()) == ["fresh", "waiting"]
+    assert store.add("e1", [], now=1000)  # the event record was pruned with them
+
+
+def test_a_store_written_by_an_older_syncer_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE jobs (id TEXT PRIMARY KEY, trigger TEXT, app TEXT, instance TEXT,
+            title TEXT, download_id TEXT, mapping TEXT NOT NULL, paths TEXT NOT NULL,
+            state TEXT NOT NULL, attempt INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+            error TEXT, bytes INTEGER NOT NULL, files INTEGER NOT NULL, duration_s REAL,
+            created_at REAL NOT NULL, updated_at REAL NOT NULL, next_attempt_at REAL NOT NULL,
+            held INTEGER NOT NULL);
+        INSERT INTO jobs VALUES ('old1', 't', 'radarr', NULL, 'Dune', NULL, 'Movies', '["a"]',
+            'queued', 0, 5, NULL, 0, 0, NULL, 1, 1, 1, 0);
+    """)
+    old.close()
+    store = JobStore(path)
+    kept = store.get("old1")
+    assert kept is not None and kept.paths == ["a"] and kept.episodes == [] and kept.series is None
+    new = job("new1", JobState.QUEUED, 2)
+    new.series, new.episodes = "Chernobyl", [(1, 2)]
+    store.add("e-new", [new], 2)
+    again = store.get("new1")
+    assert again is not None and again.series == "Chernobyl" and again.episodes == [(1, 2)]
+    store.close()

@@ -1,0 +1,179 @@
+"""`make run`: the whole stack in the foreground (broker, bridge, syncer, notifier).
+
+Without `ARRSYNC_CONFIG` it writes a demo config whose mapping points at local demo
+folders, so a first try needs no NAS. With `ARRSYNC_CONFIG=my.yml` it runs the same
+processes with that file. A private Mosquitto from `mosquitto/` is started when the
+configured broker is local and not running; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+import paho.mqtt.client as paho
+import yaml
+
+from arrsync.config import ConfigError, load_settings
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import Settings
+from arrsync.topics import COMPONENTS
+from tools.localbroker import LocalBroker, free_port, port_is_open
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = Path(os.environ.get("ARRSYNC_RUN_DIR", ROOT / ".run"))
+BIN = Path(sys.executable).parent
+DEMO_MOVIE = "Big Buck Bunny (2008)"
+DEMO_PAYLOAD = Path(__file__).resolve().parent / "demo" / "radarr-import.json"
+COMMANDS = ("arrsync-bridge", "arrsync-syncer", "arrsync-notify")
+
+
+def say(text: str) -> None:
+    print(f"[make run] {text}", flush=True)
+
+
+def demo_config(run_dir: Path, mqtt_port: int) -> Path:
+    """A config for a first try: one mapping between two local folders."""
+    source, dest = run_dir / "demo" / "synology" / "movies", run_dir / "demo" / "unraid" / "Movies"
+    movie = source / DEMO_MOVIE / f"{DEMO_MOVIE}.mkv"
+    movie.parent.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    if not movie.exists():
+        movie.write_bytes(os.urandom(5 * 1024 * 1024))
+    bridge_port = 5000 if not port_is_open(5000) else free_port()
+    config = {
+        "log_level": "INFO",
+        "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "base_topic": "arrsync"},
+        "bridge": {"host": "127.0.0.1", "port": bridge_port,
+                   "spool_path": str(run_dir / "data" / "bridge-spool.db")},
+        "syncer": {"state_path": str(run_dir / "data" / "syncer.db"),
+                   "client_id": "arrsync-syncer-demo", "free_space_margin": 0,
+                   "mappings": [{"name": "Demo Movies", "arr_path": "/movies",
+                                 "source": str(source), "dest": str(dest)}]},
+        "notify": {"urls": []},
+    }
+    path = run_dir / "arrsync.demo.yml"
+    path.write_text("# Written by `make run`; use ARRSYNC_CONFIG=your.yml for your own.\n"
+                    + yaml.safe_dump(config, sort_keys=False))
+    sample = json.loads(DEMO_PAYLOAD.read_text())
+    sample["movieFile"]["size"] = movie.stat().st_size
+    (run_dir / "radarr-import.json").write_text(json.dumps(sample, indent=2))
+    return path
+
+
+def ensure_broker(settings: Settings, run_dir: Path) -> LocalBroker | None:
+    mqtt = settings.mqtt
+    if port_is_open(mqtt.port, "127.0.0.1" if mqtt.host == "localhost" else mqtt.host):
+        say(f"using the MQTT broker already listening on {mqtt.host}:{mqtt.port}")
+        return None
+    if mqtt.host not in ("localhost", "127.0.0.1"):
+        say(f"warning: the broker {mqtt.host}:{mqtt.port} is not reachable yet")
+        return None
+    broker = LocalBroker(run_dir / "mosquitto", mqtt.port)
+    broker.start()
+    say(f"started a private Mosquitto on 127.0.0.1:{mqtt.port} (data in {broker.data_dir})")
+    return broker
+
+
+def pick_broker_port() -> int:
+    if port_is_open(1883):
+        port = free_port()
+        say(f"port 1883 is taken by another broker; the demo gets its own on port {port}")
+        return port
+    return 1883
+
+
+def wait_until_online(settings: Settings, timeout: float = 30) -> bool:
+    """True once bridge, syncer and notifier say `online` (the syncer has subscribed)."""
+    online: set[str] = set()
+    ready = threading.Event()
+    watcher = MqttConnection(settings.mqtt, "stack", announce=False)
+
+    def seen(message: paho.MQTTMessage) -> None:
+        component = watcher.topics.availability_component(message.topic)
+        if component and message.payload == b"online":
+            online.add(component)
+        if set(COMPONENTS) <= online:
+            ready.set()
+
+    watcher.on_message(seen)
+    watcher.subscribe(watcher.topics.all_availability)
+    watcher.start()
+    try:
+        return ready.wait(timeout)
+    finally:
+        watcher.stop()
+
+
+def forward(name: str, stream: IO[bytes]) -> None:
+    for line in iter(stream.readline, b""):
+        sys.stdout.write(f"{name:>8} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def main() -> int:
+    user_config = os.environ.get("ARRSYNC_CONFIG")
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    config = Path(user_config) if user_config else demo_config(RUN_DIR, pick_broker_port())
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 1
+    broker = ensure_broker(settings, RUN_DIR)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    for command in COMMANDS:
+        process = subprocess.Popen([str(BIN / command), "--config", str(config)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        processes[command] = process
+        threading.Thread(target=forward, args=(command.removeprefix("arrsync-"),
+                                               process.stdout), daemon=True).start()
+    if not wait_until_online(settings):
+        say("warning: not every service said it is online within 30 s; see the log above")
+    base, mqtt = settings.mqtt.base_topic, settings.mqtt
+    url = f"http://{settings.bridge.host}:{settings.bridge.port}/webhook/radarr"
+    say(f"config: {config}")
+    say(f"webhook URL for Radarr: {url}")
+    if not user_config:
+        sample = RUN_DIR / "radarr-import.json"
+        say("post a sample Radarr import:")
+        print(f"  curl -sS -H 'Content-Type: application/json' --data-binary "
+              f"@{shlex.quote(str(sample))} {url}", flush=True)
+    say("watch the topics:")
+    print(f"  mosquitto_sub -h {mqtt.host} -p {mqtt.port} -v -t {shlex.quote(base + '/#')}",
+          flush=True)
+    say("ready. Ctrl-C stops everything")
+
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    exit_code = 0
+    while not stopping.wait(0.5):
+        dead = [name for name, p in processes.items() if p.poll() is not None]
+        if dead:
+            say(f"{', '.join(dead)} stopped unexpectedly; stopping the stack")
+            exit_code = 1
+            break
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if broker:
+        broker.stop()
+    say("stopped")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
