@@ -109,6 +109,9 @@ class MqttConnection:
             done.wait(timeout)
         self._client.disconnect()
         self._client.loop_stop()
+        # paho keeps loop_start()'s wake-up socket pair open until the client is garbage
+        # collected, where a finaliser may find it unclosed (a ResourceWarning): close it now.
+        self._client._reset_sockets()
 
     # -- traffic --------------------------------------------------------------------------
     def publish(

@@ -1,0 +1,24 @@
+"""`mqtt:` the broker every process connects to."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from arrsync.settings.base import Section
+
+
+class MqttSettings(Section):
+    host: str = Field("localhost", description="Host name or address of the MQTT broker.")
+    port: int = Field(1883, ge=1, le=65535, description="TCP port of the MQTT broker.")
+    username: str | None = Field(None, description="MQTT user name; omit for anonymous access.")
+    password: SecretStr | None = Field(None, description="MQTT password.")
+    base_topic: str = Field("arrsync", description="Every arrsync topic starts with this prefix.")
+    keepalive: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds.")
+
+    @field_validator("base_topic")
+    @classmethod
+    def _plain_topic(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or any(c in value for c in "+#\0"):
+            raise ValueError("must be a non-empty topic without the wildcards + and #")
+        return value

@@ -1,0 +1,95 @@
+"""`syncer:` the job store, rsync, retries and the path mappings."""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from arrsync.settings.base import Section
+from arrsync.units import is_within
+
+
+class Mapping(Section):
+    name: str = Field(description="A name people recognise, used in status messages.")
+    arr_path: str = Field(description="The folder as the arr sees it (its container path).")
+    source: str = Field(description="The same folder as this host sees it.")
+    dest: str = Field(description="Where files are copied to.")
+    require_mount: bool = Field(
+        False, description="The destination root must be a mount point, or jobs wait."
+    )
+    anchors: list[str] = Field(
+        default_factory=list,
+        description="Relative file names that must exist in both the source and the destination "
+        "root before anything is copied (proof the shares are really mounted).",
+    )
+
+    @field_validator("arr_path", "source", "dest")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute path")
+        return posixpath.normpath(value).replace("//", "/")
+
+    @field_validator("anchors")
+    @classmethod
+    def _relative(cls, value: list[str]) -> list[str]:
+        for anchor in value:
+            if anchor.startswith("/") or ".." in anchor.split("/"):
+                raise ValueError("anchors are file names relative to source and dest roots")
+        return value
+
+
+class SyncerSettings(Section):
+    state_path: Path = Field(Path("./data/syncer.db"), description="SQLite durable job store.")
+    workers: int = Field(2, ge=1, le=32, description="rsync processes running at once.")
+    dry_run: bool = Field(False, description="Run rsync with --dry-run: report, copy nothing.")
+    max_attempts: int = Field(5, ge=1, le=100, description="Attempts before a job is failed.")
+    retry_delay: float = Field(
+        30, ge=0, description="Seconds before the second attempt; doubles for each later one."
+    )
+    retry_delay_max: float = Field(900, ge=0, description="Longest wait between two attempts.")
+    rsync_extra_args: list[str] = Field(
+        default_factory=list, description="Appended to rsync's arguments, e.g. ['--bwlimit=50m']."
+    )
+    rsync_path: str = Field("rsync", description="The rsync binary.")
+    sidecars: bool = Field(
+        True, description="Also copy files beside the media that share its name (.srt, .nfo)."
+    )
+    free_space_margin: int = Field(
+        1024**3, ge=0, description="Bytes that must stay free on the destination after a copy."
+    )
+    guard_interval: float = Field(
+        30, gt=0, description="Seconds between checks of a destination that is not ready."
+    )
+    shutdown_grace: float = Field(
+        30, ge=0, description="Seconds running rsyncs may finish after SIGTERM."
+    )
+    keep_finished_days: float = Field(
+        30, gt=0, description="Finished jobs older than this are pruned from the store."
+    )
+    client_id: str = Field(
+        "arrsync-syncer", description="MQTT client id of the durable session; unique per syncer."
+    )
+    mappings: list[Mapping] = Field(
+        default_factory=list, description="Path mappings; the longest matching arr_path wins."
+    )
+
+    @model_validator(mode="after")
+    def _mappings_do_not_collide(self) -> SyncerSettings:
+        for field in ("name", "arr_path", "source"):
+            seen: set[str] = set()
+            for mapping in self.mappings:
+                value = getattr(mapping, field)
+                if value in seen:
+                    raise ValueError(f"two mappings have the same {field} {value!r}")
+                seen.add(value)
+        for mapping in self.mappings:
+            for other in self.mappings:
+                if is_within(mapping.dest, other.source) or is_within(other.source, mapping.dest):
+                    raise ValueError(
+                        f"mapping {mapping.name!r}: dest {mapping.dest!r} overlaps the source "
+                        f"of {other.name!r} ({other.source!r}); copies would feed themselves"
+                    )
+        return self
