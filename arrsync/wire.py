@@ -3,7 +3,8 @@
 They belong to no process. The bridge builds an `EventEnvelope` from an arr's webhook, the
 syncer reads it; the syncer publishes a `JobStatus`, the notifier and dashboards read it.
 Everything an arr-specific consumer would otherwise dig out of arr JSON is normalised here
-(`kind`, `download_id`, `files`, `episodes`), so past the bridge nobody reads arr keys.
+(`kind`, `download_id`, `files`, `episodes`, what an upgrade replaced, what a rename
+renamed, what a delete removed), so past the bridge nobody reads arr keys.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ def utc_now_iso() -> str:
 class EventKind(StrEnum):
     """What an event means for the syncer, decided once at the edge (the bridge)."""
 
-    IMPORT = "import"  # files were put in the library: copy them
-    TEST = "test"      # an arr's Test button or the bridge's /test: checks the chain
-    OTHER = "other"    # anything else (grabs, health, ...): for other consumers only
+    IMPORT = "import"                # files were put in the library: copy them
+    RENAME = "rename"                # files were renamed: `renamed_files`
+    FILE_DELETE = "file_delete"      # a file was deleted: `deleted_files`, `delete_reason`
+    FOLDER_DELETE = "folder_delete"  # a movie or series was deleted with its folder
+    TEST = "test"                    # an arr's Test button or the bridge's /test
+    OTHER = "other"                  # anything else (grabs, health, ...): other consumers only
 
 
 class Episode(BaseModel):
@@ -38,6 +42,11 @@ class ImportedFile(BaseModel):
     size: int | None = Field(None, description="Size in bytes, as the arr reported it.")
 
 
+class RenamedFile(BaseModel):
+    previous_path: str = Field(description="The file's path before the rename, as the arr saw it.")
+    path: str = Field(description="Its path after the rename.")
+
+
 class EventEnvelope(BaseModel):
     """Published by the bridge on `<base>/events/<app>/<eventType>`."""
 
@@ -45,7 +54,7 @@ class EventEnvelope(BaseModel):
     app: str = Field(description="radarr, sonarr, lidarr, readarr or whisparr.")
     instance: str | None = Field(description="The arr's instanceName, e.g. 'Radarr 4K'.")
     event: str = Field(description="The arr's eventType, e.g. 'Download'.")
-    kind: EventKind = Field(EventKind.OTHER, description="import, test or other.")
+    kind: EventKind = Field(EventKind.OTHER, description="What the event means for the syncer.")
     received_at: str = Field(description="When the bridge accepted it, ISO 8601 UTC.")
     title: str | None = Field(None, description="Movie, episode, album or book, readable.")
     series: str | None = Field(None, description="For episodes: the series title.")
@@ -58,6 +67,21 @@ class EventEnvelope(BaseModel):
     is_upgrade: bool | None = Field(None, description="True when the import replaced a file.")
     files: list[ImportedFile] = Field(
         default_factory=list, description="Files the import put in the library."
+    )
+    replaced_files: list[ImportedFile] = Field(
+        default_factory=list, description="Imports: the files an upgrade replaced (deleted)."
+    )
+    renamed_files: list[RenamedFile] = Field(
+        default_factory=list, description="rename: each file's path before and after."
+    )
+    deleted_files: list[ImportedFile] = Field(
+        default_factory=list, description="file_delete: the files the arr deleted."
+    )
+    deleted_folder: str | None = Field(
+        None, description="folder_delete: the movie or series folder deleted with its files."
+    )
+    delete_reason: str | None = Field(
+        None, description="file_delete: the arr's deleteReason (manual, upgrade, ...)."
     )
     payload: dict[str, Any] = Field(description="The arr's JSON exactly as received.")
 
@@ -88,6 +112,20 @@ class JobState(StrEnum):
     TEST = "test"            # an arr's Test button or the bridge's /test: checks the chain
 
 
+class JobAction(StrEnum):
+    """What a job does at the destination."""
+
+    COPY = "copy"        # copy files from the source (rsync)
+    REPLACE = "replace"  # copy an upgrade, then move the files it replaced to the recycle bin
+    RENAME = "rename"    # rename the destination copies as the arr renamed the source
+    RECYCLE = "recycle"  # move destination copies of deleted files to the recycle bin
+
+
+class Move(BaseModel):
+    from_path: str = Field(description="Where the file or folder was.")
+    to_path: str = Field(description="Where it is now (a new name, or the recycle bin).")
+
+
 ACTIVE = (JobState.QUEUED, JobState.STARTED, JobState.RETRYING)
 FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED)
 
@@ -97,6 +135,7 @@ class JobStatus(BaseModel):
 
     job: str = Field(description="Job id.")
     state: JobState = Field(description="The state this message announces.")
+    action: JobAction = Field(JobAction.COPY, description="copy, replace, rename or recycle.")
     trigger: str | None = Field(description="The event or request id that caused the job.")
     title: str | None = Field(description="Movie, episode, album or book, readable.")
     app: str | None = Field(description="radarr, sonarr, …, or 'manual' for requests.")
@@ -109,7 +148,7 @@ class JobStatus(BaseModel):
     mapping: str | None = Field(description="Name of the mapping used.")
     source: str | None = Field(description="Source path (file or folder) as this host sees it.")
     dest: str | None = Field(description="Destination path.")
-    bytes: int = Field(0, description="Bytes of the job's files at the source.")
+    bytes: int = Field(0, description="Bytes copied (0 when the destination had them).")
     files: int = Field(0, description="Number of files (media plus sidecars).")
     attempt: int = Field(0, description="Current attempt, from 1.")
     max_attempts: int = Field(description="Attempts before the job fails.")
@@ -117,6 +156,13 @@ class JobStatus(BaseModel):
     error: str | None = Field(None, description="Why it failed or waits, for a person.")
     held: bool = Field(
         False, description="retrying only: waits for the destination (attempts not spent)."
+    )
+    on_hold: bool = Field(
+        False, description="retrying only: a removal held by the circuit breaker until a "
+        "person releases it (arrsync-syncer retry JOB)."
+    )
+    moved: list[Move] | None = Field(
+        None, description="rename, replace, recycle: what was moved (or would be, dry run)."
     )
     dry_run: bool = Field(False, description="True when nothing was written (syncer.dry_run).")
     would_copy: list[str] | None = Field(

@@ -14,7 +14,15 @@ from pydantic.alias_generators import to_camel
 from arrsync.wire import Episode as EpisodeNumber
 from arrsync.wire import EventKind
 
-KINDS = {"Download": EventKind.IMPORT, "Test": EventKind.TEST}
+KINDS = {
+    "Download": EventKind.IMPORT,
+    "Rename": EventKind.RENAME,
+    "MovieFileDelete": EventKind.FILE_DELETE,
+    "EpisodeFileDelete": EventKind.FILE_DELETE,
+    "Test": EventKind.TEST,
+}
+# A movie or series removed from the arr: its folder is gone only with `deletedFiles: true`.
+FOLDER_DELETES = ("MovieDelete", "SeriesDelete")
 
 
 class _ArrObject(BaseModel):
@@ -34,6 +42,12 @@ class MediaFile(_ArrObject):
     size: int | None = None
     quality: str | None = None
     source_path: str | None = None
+
+
+class RenamedMediaFile(MediaFile):
+    """An entry of renamedMovieFiles / renamedEpisodeFiles / renamedTrackFiles / …"""
+
+    previous_path: StrictStr
 
 
 class Movie(_ArrObject):
@@ -97,9 +111,17 @@ class ArrPayload(_ArrObject):
     is_upgrade: bool | None = None
     deleted_files: list[MediaFile] | bool | None = None
     download_id: str | None = None
+    # Rename (one list per arr) and *FileDelete
+    renamed_movie_files: list[RenamedMediaFile] | None = None
+    renamed_episode_files: list[RenamedMediaFile] | None = None
+    renamed_track_files: list[RenamedMediaFile] | None = None
+    renamed_book_files: list[RenamedMediaFile] | None = None
+    delete_reason: str | None = None
 
     @property
     def kind(self) -> EventKind:
+        if self.event_type in FOLDER_DELETES:
+            return EventKind.FOLDER_DELETE if self.deleted_files is True else EventKind.OTHER
         return KINDS.get(self.event_type, EventKind.OTHER)
 
     @property
@@ -113,6 +135,33 @@ class ArrPayload(_ArrObject):
         single = [f for f in (self.movie_file, self.episode_file) if f is not None]
         lists = [self.episode_files, self.track_files, self.book_files]
         return single + [f for files in lists if files for f in files]
+
+    def replaced_files(self) -> list[MediaFile]:
+        """The files an upgrade replaced (`deletedFiles`, already gone from the source)."""
+        if not self.is_import or not isinstance(self.deleted_files, list):
+            return []
+        return self.deleted_files
+
+    def renamed_files(self) -> list[RenamedMediaFile]:
+        if self.kind is not EventKind.RENAME:
+            return []
+        lists = [self.renamed_movie_files, self.renamed_episode_files,
+                 self.renamed_track_files, self.renamed_book_files]
+        return [f for files in lists if files for f in files]
+
+    def removed_files(self) -> list[MediaFile]:
+        """The file a MovieFileDelete / EpisodeFileDelete names."""
+        if self.kind is not EventKind.FILE_DELETE:
+            return []
+        return [f for f in (self.movie_file, self.episode_file) if f is not None]
+
+    def deleted_folder(self) -> str | None:
+        """The movie or series folder a delete with `deletedFiles: true` removed."""
+        if self.kind is not EventKind.FOLDER_DELETE:
+            return None
+        if self.movie is not None:
+            return self.movie.folder_path
+        return self.series.path if self.series is not None else None
 
     def title(self) -> str | None:
         """What a person calls the thing: "Oppenheimer (2023)", "Chernobyl S01E02"."""

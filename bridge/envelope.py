@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from arrsync.wire import EventEnvelope, ImportedFile, utc_now_iso
+from arrsync.wire import EventEnvelope, ImportedFile, RenamedFile, utc_now_iso
 from bridge.arr import ArrPayload
 
 
@@ -27,6 +27,13 @@ def build_envelope_json(app: str, payload: ArrPayload, raw_body: str) -> tuple[s
         download_id=payload.download_id,
         is_upgrade=payload.is_upgrade,
         files=[ImportedFile(path=f.path, size=f.size) for f in payload.imported_files()],
+        replaced_files=[ImportedFile(path=f.path, size=f.size)
+                        for f in payload.replaced_files()],
+        renamed_files=[RenamedFile(previous_path=f.previous_path, path=f.path)
+                       for f in payload.renamed_files()],
+        deleted_files=[ImportedFile(path=f.path, size=f.size) for f in payload.removed_files()],
+        deleted_folder=payload.deleted_folder(),
+        delete_reason=payload.delete_reason,
         payload={},
     )
     text = head.model_dump_json(exclude={"payload"})

@@ -72,14 +72,16 @@ def trigger(ctx: click.Context, path: str, timeout: float, config: str | None) -
 
 @main.command(help="List recent jobs.")
 @click.option("--failed", is_flag=True, help="Only failed jobs.")
+@click.option("--held", is_flag=True, help="Only removals the circuit breaker holds.")
 @click.option("--limit", type=int, default=20, show_default=True)
 @config_option
 @click.pass_context
-def jobs(ctx: click.Context, failed: bool, limit: int, config: str | None) -> None:
-    ctx.exit(commands.list_jobs(_settings(ctx, config), failed=failed, limit=limit))
+def jobs(ctx: click.Context, failed: bool, held: bool, limit: int, config: str | None) -> None:
+    ctx.exit(commands.list_jobs(_settings(ctx, config), failed=failed, held=held, limit=limit))
 
 
-@main.command(help="Run a failed job again (see `jobs --failed`), and wait.")
+@main.command(help="Run a failed job again (see `jobs --failed`), or release a removal the "
+              "circuit breaker holds (see `jobs --held`), and wait.")
 @click.argument("job")
 @click.option("--timeout", type=float, default=3600, show_default=True)
 @config_option

@@ -64,7 +64,7 @@ def check(settings: Settings) -> int:
 
 def explain(settings: Settings, path: str) -> int:
     try:
-        route = PathMapper(settings.syncer.mappings).route(path)
+        route = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,)).route(path)
     except PathRefused as exc:
         print(f"refused: {exc}")
         return 1
@@ -119,17 +119,18 @@ def trigger(settings: Settings, request: dict[str, Any], timeout: float) -> int:
     return 0 if result[0].state is not JobState.FAILED else 1
 
 
-def list_jobs(settings: Settings, *, failed: bool, limit: int) -> int:
+def list_jobs(settings: Settings, *, failed: bool, held: bool, limit: int) -> int:
     if not settings.syncer.state_path.exists():
         print(f"no job store at {settings.syncer.state_path} yet")
         return 0
     store = JobStore(settings.syncer.state_path)
-    jobs = store.recent(limit, JobState.FAILED if failed else None)
+    jobs = store.recent(limit, JobState.FAILED if failed else None, on_hold=held)
     store.close()
     for job in jobs:
         when = datetime.fromtimestamp(job.updated_at, UTC).strftime("%Y-%m-%d %H:%M")
-        print(f"{job.id}  {when}  {job.state.value:<9}  {job.attempt}/{job.max_attempts}  "
-              f"{job.title or ''}")
+        state = "on hold" if job.on_hold else job.state.value
+        print(f"{job.id}  {when}  {state:<9}  {job.action.value:<7}  "
+              f"{job.attempt}/{job.max_attempts}  {job.title or ''}")
         if job.error:
             print(f"{'':14}{job.error}")
     if not jobs:

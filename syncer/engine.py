@@ -2,31 +2,34 @@
 
 One scheduler thread picks due jobs from the store; each attempt runs on its own thread.
 Every state change goes through `_transition` (set, stamp, save, report): it is saved
-before it is published, so a crash loses no job.
+before it is published, so a crash loses no job. Copies run here; rename, recycle and
+replace jobs run through `syncer.mirror` on their own, with the engine's hooks
+(`begin_attempt`, `run_rsync`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from arrsync.settings import Mapping, SyncerSettings
-from arrsync.wire import JobState
+from arrsync.wire import JobAction, JobState
 from syncer.errors import (
     AttemptFailed,
     Decision,
     DestinationNotReady,
     Interrupted,
     SourceMissing,
+    WaitsForPerson,
     rsync_outcome,
 )
 from syncer.guard import DestinationGuard
-from syncer.jobs import Job
-from syncer.plan import FileSet, collect
+from syncer.jobs import Ending, Job
+from syncer.mirror import MirrorActions
+from syncer.plan import FileSet, collect, copy_ending, verify_sizes
 from syncer.rsync import Progress, RsyncResult, RsyncRun, build_command
 from syncer.status import StatusReporter
 from syncer.store import JobStore
@@ -46,6 +49,7 @@ class Engine:
         self.clock = clock
         self.guard = DestinationGuard(settings.free_space_margin)
         self.mappings: dict[str, Mapping] = {m.name: m for m in settings.mappings}
+        self.mirror = MirrorActions(settings, store, self.guard, self, clock)
         # Guards _running, _stopping and _poked only: no store, file system or MQTT under it.
         self._lock = threading.Condition()
         self._running: dict[str, RsyncRun | None] = {}  # job id → its rsync, once it runs
@@ -69,10 +73,13 @@ class Engine:
             return len(self._running)
 
     def retry(self, job_id: str) -> Job | None:
-        """Run a failed job again with fresh attempts; None if there is no such failed job."""
+        """Run a failed job again with fresh attempts, or release one the circuit breaker
+        holds; None if there is no such job."""
         job = self.store.get(job_id)
-        if job is None or job.state is not JobState.FAILED or job.mapping not in self.mappings:
+        if job is None or job.mapping not in self.mappings or not (
+                job.state is JobState.FAILED or job.on_hold):
             return None
+        job.released, job.on_hold = job.on_hold, False
         job.attempt, job.max_attempts = 0, self.settings.max_attempts
         self._transition(job, JobState.QUEUED, next_attempt_in=0)
         self.wake()
@@ -148,32 +155,48 @@ class Engine:
             log.exception("job %s crashed", job.id)
             self._finish(job, JobState.FAILED, f"internal error: {type(exc).__name__}")
         finally:
+            self.mirror.finished(job)
             with self._lock:
                 self._running.pop(job.id, None)
                 self._lock.notify_all()
 
     def _run_attempt(self, job: Job) -> None:
-        """Collect the files, check the space, copy, verify; each step may end the attempt."""
+        """One attempt of the job's action; each step may end the attempt."""
         mapping = self.mappings[job.mapping]
         try:
-            files = self._collect(job, mapping)
-            if not self.settings.dry_run:
-                self.guard.check_space(mapping, files.bytes)
-            job.attempt += 1
-            self._transition(job, JobState.STARTED)
-            result = self._copy(job, mapping, files)
-            if not self.settings.dry_run:
-                _verify_sizes(files)
+            if job.action is JobAction.COPY:
+                ending = self._copy_files(job, mapping)
+            else:
+                ending = self.mirror.run(job, mapping)
         except DestinationNotReady as exc:
             self._hold(job, str(exc))
+        except WaitsForPerson as exc:
+            self._wait_for_person(job, str(exc))
         except AttemptFailed as exc:
             self._failed_attempt(job, exc.decision, exc.reason)
         except Interrupted:
             self._requeue_after_stop(job)
         else:
-            extra = {"dry_run": True, "would_copy": result.transferred} \
-                if self.settings.dry_run else {}
-            self._finish(job, JobState.SUCCEEDED, None, **extra)
+            self._finish(job, ending.state, ending.reason, **ending.extra)
+
+    def _copy_files(self, job: Job, mapping: Mapping) -> Ending:
+        """Collect the files, check the space, copy, verify."""
+        files = self._collect(job, mapping)
+        if not self.settings.dry_run:
+            self.guard.check_space(mapping, files.bytes)
+        self.begin_attempt(job)
+        command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
+                                dry_run=self.settings.dry_run,
+                                extra_args=self.settings.rsync_extra_args)
+        result = self.run_rsync(job, command, files.entries)
+        if not self.settings.dry_run:
+            verify_sizes(files)
+        return copy_ending(job, files, mapping.source, result.transferred,
+                           dry_run=self.settings.dry_run)
+
+    def begin_attempt(self, job: Job) -> None:
+        job.attempt += 1
+        self._transition(job, JobState.STARTED)
 
     def _collect(self, job: Job, mapping: Mapping) -> FileSet:
         try:
@@ -184,11 +207,8 @@ class Engine:
         job.bytes, job.files = files.bytes, len(files.items)
         return files
 
-    def _copy(self, job: Job, mapping: Mapping, files: FileSet) -> RsyncResult:
-        command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
-                                dry_run=self.settings.dry_run,
-                                extra_args=self.settings.rsync_extra_args)
-        run = RsyncRun(command, files.entries)
+    def run_rsync(self, job: Job, command: list[str], entries: list[str]) -> RsyncResult:
+        run = RsyncRun(command, entries)
         with self._lock:
             self._running[job.id] = run
             stopping = self._stopping
@@ -244,6 +264,13 @@ class Engine:
         self._transition(job, JobState.RETRYING, error=reason, held=True,
                          next_attempt_in=self.settings.guard_interval, publish=alert)
 
+    def _wait_for_person(self, job: Job, reason: str) -> None:
+        """The circuit breaker holds the job until `retry`; only its first hold alerts."""
+        alert = self.store.on_hold_count() == 0
+        log.warning("job %s (%s) is on hold: %s", job.id, job.title, reason)
+        job.on_hold = True
+        self._transition(job, JobState.RETRYING, error=reason, publish=alert)
+
     def _failed_attempt(self, job: Job, decision: Decision, reason: str) -> None:
         if decision is Decision.GIVE_UP or job.attempt >= job.max_attempts:
             if decision is Decision.RETRY:
@@ -270,22 +297,3 @@ class Engine:
                      job.files, job.bytes)
         self._transition(job, state, error=error, **extra)
 
-
-def _verify_sizes(files: FileSet) -> None:
-    """Compare sizes after the copy. A bad copy of ours is removed and retried (the source
-    may have grown while it was copied); a file that was there before is never touched."""
-    for item in files.items:
-        try:
-            size = os.lstat(item.dest).st_size
-        except FileNotFoundError:
-            raise AttemptFailed(Decision.RETRY, f"{item.dest} is missing after the copy") from None
-        if size == item.size:
-            continue
-        if item.existed:
-            raise AttemptFailed(Decision.GIVE_UP, (
-                f"{item.dest} already existed with {size} bytes but the source has "
-                f"{item.size}; arrsync never overwrites a file: remove it to copy again"))
-        os.unlink(item.dest)
-        raise AttemptFailed(Decision.RETRY, (
-            f"{item.dest} had {size} bytes after the copy but the source has {item.size}; "
-            "the source may still be growing"))

@@ -79,3 +79,7 @@ class AttemptFailed(Exception):
 
 class Interrupted(Exception):
     """The syncer is stopping: the attempt ends without counting, the job resumes later."""
+
+
+class WaitsForPerson(Exception):
+    """The circuit breaker holds a removal until a person releases it (`retry`)."""

@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from arrsync.wire import JobState
+from arrsync.wire import JobAction, JobState
 
 
 @dataclass
 class Job:
-    """One release, one mapping, one or more paths."""
+    """One release, one mapping, one or more paths, one action (`JobAction`).
+
+    `paths` are what the job brings to the destination (copy, replace: the new files;
+    rename: the new names) or, for recycle, what it removes from there.
+    """
 
     id: str
     trigger: str | None
@@ -33,3 +38,17 @@ class Job:
     held: bool = False          # waiting on the destination guard, not on a retry
     series: str | None = None
     episodes: list[tuple[int, int]] = field(default_factory=list)  # (season, episode)
+    action: JobAction = JobAction.COPY
+    replaced: list[str] = field(default_factory=list)  # replace: old copies to recycle
+    renames: list[tuple[str | None, str]] = field(default_factory=list)  # rename: (old, new)
+    on_hold: bool = False       # held by the circuit breaker until a person releases it
+    released: bool = False      # a person released it: the circuit breaker lets it pass
+
+
+@dataclass
+class Ending:
+    """How an attempt that did not fail ends: succeeded, or skipped with the reason."""
+
+    state: JobState
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # more status fields (dry_run, moved)

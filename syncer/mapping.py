@@ -54,8 +54,10 @@ def normalise(path: str) -> str:
 
 
 class PathMapper:
-    def __init__(self, mappings: list[Mapping]) -> None:
+    def __init__(self, mappings: list[Mapping], reserved: tuple[str, ...] = ()) -> None:
+        """`reserved`: folder names below a root that are arrsync's own (the recycle bin)."""
         self.mappings = mappings
+        self.reserved = reserved
         self._by_arr = sorted(mappings, key=lambda m: len(m.arr_path), reverse=True)
         self._by_source = sorted(mappings, key=lambda m: len(m.source), reverse=True)
 
@@ -73,9 +75,14 @@ class PathMapper:
         known = ", ".join(m.arr_path for m in self.mappings) or "none configured"
         raise PathRefused(f"{clean!r} is under no mapping (arr paths: {known})")
 
-    @staticmethod
-    def _checked(route: Route) -> Route:
-        """Refuse a source that leaves its root through a symlink."""
+    def _checked(self, route: Route) -> Route:
+        """Refuse arrsync's own folders and a source that leaves its root through a symlink."""
+        top = route.relative.split("/", 1)[0]
+        if top in self.reserved:
+            raise PathRefused(
+                f"{route.arr_path!r} is inside arrsync's own folder {top!r} (the recycle bin); "
+                "it is never synced"
+            )
         root = os.path.realpath(route.mapping.source)
         real = os.path.realpath(route.source)
         if not is_within(real, root):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from arrsync.settings import Mapping
 from arrsync.wire import EventEnvelope, JobState
-from syncer.errors import SourceMissing
-from syncer.jobs import Job
+from syncer.errors import AttemptFailed, Decision, SourceMissing
+from syncer.jobs import Ending, Job
 from syncer.mapping import PathMapper, PathRefused, Route
 
 
@@ -108,7 +108,7 @@ def _item(source: str, dest: str) -> CopyItem:
     return CopyItem(source, dest, os.lstat(source).st_size, os.path.lexists(dest))
 
 
-def _sidecars(source: str) -> list[str]:
+def sidecars_of(source: str) -> list[str]:
     """Files beside `source` that share its name: `Film.en.srt`, `Film.nfo`, `Film-poster.jpg`."""
     folder, name = os.path.split(source)
     stem = os.path.splitext(name)[0]
@@ -151,6 +151,48 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
         add(relative)
         if sidecars and os.path.isfile(source):
             folder = posixpath.dirname(relative)
-            for sidecar in _sidecars(source):
+            for sidecar in sidecars_of(source):
                 add(posixpath.join(folder, sidecar) if folder else sidecar)
     return FileSet(list(dict.fromkeys(entries)), items)
+
+
+def verify_sizes(files: FileSet) -> None:
+    """Compare sizes after the copy. A bad copy of ours is removed and retried (the source
+    may have grown while it was copied); a file that was there before is never touched."""
+    for item in files.items:
+        try:
+            size = os.lstat(item.dest).st_size
+        except FileNotFoundError:
+            raise AttemptFailed(Decision.RETRY, f"{item.dest} is missing after the copy") from None
+        if size == item.size:
+            continue
+        if item.existed:
+            raise AttemptFailed(Decision.GIVE_UP, (
+                f"{item.dest} already existed with {size} bytes but the source has "
+                f"{item.size}; arrsync never overwrites a file (only an upgrade event replaces "
+                "one, with on_upgrade: recycle): remove it to copy again"))
+        os.unlink(item.dest)
+        raise AttemptFailed(Decision.RETRY, (
+            f"{item.dest} had {size} bytes after the copy but the source has {item.size}; "
+            "the source may still be growing"))
+
+
+def copied(files: FileSet, source_root: str, transferred: list[str]) -> list[CopyItem]:
+    """The items rsync reported as transferred (its names are relative to the source root)."""
+    names = set(transferred)
+    return [item for item in files.items
+            if os.path.relpath(item.source, source_root) in names]
+
+
+def copy_ending(job: Job, files: FileSet, source_root: str, transferred: list[str], *,
+                dry_run: bool) -> Ending:
+    """Succeeded when something was copied; skipped when the destination had it all.
+    `job.bytes` becomes the bytes actually copied."""
+    done = copied(files, source_root, transferred)
+    job.bytes = sum(item.size for item in done)
+    extra: dict[str, object] = {"dry_run": True, "would_copy": transferred} if dry_run else {}
+    if done or not files.items:
+        return Ending(JobState.SUCCEEDED, None, extra)
+    return Ending(JobState.SKIPPED, (
+        f"the destination already has {'this file' if len(files.items) == 1 else 'these files'}"
+        " (same size); nothing was copied"), extra)

@@ -27,6 +27,7 @@ _PROGRESS = re.compile(
     r"^\s*(?P<bytes>\d+)\s+(?P<percent>\d+)%\s+(?P<rate>[\d.]+)(?P<unit>[kMGT]?B)/s\s+"
     r"(?P<eta>\d+:\d{2}:\d{2})"
 )
+_ESCAPED = re.compile(rb"\\#([0-7]{3})")
 _UNITS = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 _PR_SET_PDEATHSIG = 1
 
@@ -57,6 +58,12 @@ def parse_progress(line: str) -> Progress | None:
         bytes_per_s=int(float(match["rate"]) * _UNITS[match["unit"]]),
         eta_s=hours * 3600 + minutes * 60 + seconds,
     )
+
+
+def unescape_name(raw: bytes) -> str:
+    """A name as rsync prints it (bytes it deems unprintable, and `\\#` itself, written as
+    `\\#ooo` in octal) back to the file's real name."""
+    return _ESCAPED.sub(lambda m: bytes([int(m[1], 8)]), raw).decode(errors="surrogateescape")
 
 
 def build_command(rsync: str, source_root: str, dest_root: str, *, dry_run: bool,
@@ -132,7 +139,7 @@ class RsyncRun:
                 if progress:
                     on_progress(progress)
                 elif line.strip() and not line.startswith(" "):
-                    transferred.append(line)
+                    transferred.append(unescape_name(raw))
         return transferred
 
     def stop(self) -> None:

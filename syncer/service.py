@@ -20,7 +20,8 @@ from pydantic import ValidationError
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
-from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobState, parse_envelope
+from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobAction, JobState, parse_envelope
+from syncer.changes import MIRRORED, jobs_for_change, mark_upgrades
 from syncer.engine import Engine
 from syncer.jobs import Job
 from syncer.mapping import PathMapper, PathRefused
@@ -31,6 +32,7 @@ from syncer.plan import (
     jobs_for_event,
     refused_job,
 )
+from syncer.recycle import BinKeeper
 from syncer.status import StatusReporter
 from syncer.store import JobStore
 
@@ -76,9 +78,10 @@ class SyncerService:
         self.mqtt = MqttConnection(settings.mqtt, "syncer", client_id=settings.syncer.client_id,
                                    durable_session=True, manual_ack=True)
         self.topics = self.mqtt.topics
-        self.mapper = PathMapper(settings.syncer.mappings)
+        self.mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
         self.reporter = StatusReporter(self.mqtt, self.store, settings.syncer.mappings, clock)
         self.engine = Engine(settings.syncer, self.store, self.reporter, clock)
+        self.bins = BinKeeper(settings.syncer, self.engine.guard, clock)
         self._inbox: queue.Queue[paho.MQTTMessage | None] = queue.Queue()
         self._intake = threading.Thread(target=self._take_in, name="intake", daemon=True)
         self.mqtt.subscribe(self.topics.all_events)
@@ -87,6 +90,7 @@ class SyncerService:
 
     def start(self) -> None:
         self.engine.start()
+        self.bins.start()
         self._intake.start()
         self.mqtt.start()
         self.reporter.summary()
@@ -98,6 +102,7 @@ class SyncerService:
         self._inbox.put(None)
         self._intake.join(timeout=10)
         self.engine.stop(self.settings.syncer.shutdown_grace)
+        self.bins.stop()
         self.reporter.summary()
         self.mqtt.stop()
         self.store.close()
@@ -140,6 +145,8 @@ class SyncerService:
             self._test(envelope)
         elif envelope.kind is EventKind.IMPORT and envelope.files:
             self._import(envelope)
+        elif envelope.kind in MIRRORED:
+            self._mirror(envelope)
         else:
             log.debug("ignoring %s %s: not an import", envelope.app, envelope.event)
 
@@ -157,7 +164,10 @@ class SyncerService:
         now = self.clock()
         jobs, refusals = jobs_for_event(envelope, self.mapper,
                                         max_attempts=self.settings.syncer.max_attempts, now=now)
+        mark_upgrades(jobs, envelope, self.mapper)
         for job in jobs:
+            if job.action is JobAction.REPLACE:
+                continue  # an upgrade replaces what an earlier sync of the path brought
             wanted = list(job.paths)
             owners = drop_claimed(job, self.store.claimed_paths(job.mapping,
                                                                 now - DEDUP_WINDOW_S))
@@ -171,6 +181,20 @@ class SyncerService:
             return
         self._announce([*jobs, *failed])
 
+    def _mirror(self, envelope: EventEnvelope) -> None:
+        """A rename or delete: jobs where the mapping's on_rename / on_delete asks for one."""
+        now = self.clock()
+        jobs = jobs_for_change(envelope, self.mapper,
+                               max_attempts=self.settings.syncer.max_attempts, now=now)
+        if not jobs:
+            log.info("%s %s: nothing to mirror (mapping policy, or no mapping)", envelope.app,
+                     envelope.event)
+            return
+        if not self.store.add(envelope.id, jobs, now):
+            log.info("event %s was already handled; ignoring the repeat", envelope.id)
+            return
+        self._announce(jobs)
+
     def _request(self, payload: bytes) -> None:
         now = self.clock()
         try:
@@ -180,8 +204,8 @@ class SyncerService:
             return
         if retry is not None:
             if self.engine.retry(retry) is None:
-                self._refuse(request_id, retry, f"there is no failed job {retry!r} to retry",
-                             now)
+                self._refuse(request_id, retry,
+                             f"there is no failed job (or job on hold) {retry!r} to retry", now)
             return
         assert path is not None
         try:
@@ -211,6 +235,6 @@ class SyncerService:
         for job in jobs:
             self.reporter.job(job, job.state)
             if job.state in ACTIVE:
-                log.info("queued job %s: %s (%d path(s), mapping %s)", job.id, job.title,
-                         len(job.paths), job.mapping)
+                log.info("queued %s job %s: %s (%d path(s), mapping %s)", job.action, job.id,
+                         job.title, len(job.paths), job.mapping)
         self.engine.wake()

@@ -25,14 +25,15 @@ def _common_path(root: str, paths: list[str]) -> str | None:
 
 def build_status(job: Job, state: JobState, mapping: Mapping | None, **extra: Any) -> JobStatus:
     return JobStatus(
-        job=job.id, state=state, trigger=job.trigger, title=job.title, app=job.app,
-        instance=job.instance, download_id=job.download_id, series=job.series,
+        job=job.id, state=state, action=job.action, trigger=job.trigger, title=job.title,
+        app=job.app, instance=job.instance, download_id=job.download_id, series=job.series,
         episodes=[Episode(season=season, episode=number) for season, number in job.episodes],
         mapping=mapping.name if mapping else None,
         source=_common_path(mapping.source if mapping else "", job.paths),
         dest=_common_path(mapping.dest, job.paths) if mapping else None,
         bytes=job.bytes, files=job.files, attempt=job.attempt, max_attempts=job.max_attempts,
-        duration_s=job.duration_s, error=job.error, held=job.held, at=utc_now_iso(), **extra,
+        duration_s=job.duration_s, error=job.error, held=job.held,
+        on_hold=job.on_hold and state is JobState.RETRYING, at=utc_now_iso(), **extra,
     )
 
 
@@ -68,6 +69,7 @@ class StatusReporter:
             "queued": counts.get(JobState.QUEUED.value, 0),
             "retrying": counts.get(JobState.RETRYING.value, 0),
             "running": counts.get(JobState.STARTED.value, 0),
+            "on_hold": self._store.on_hold_count(),
             "succeeded_total": counts.get(JobState.SUCCEEDED.value, 0),
             "failed_total": counts.get(JobState.FAILED.value, 0),
             "last_success": last["success"],

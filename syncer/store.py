@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 
-from arrsync.wire import ACTIVE, FINISHED, JobState
+from arrsync.wire import ACTIVE, FINISHED, JobAction, JobState
 from syncer.jobs import Job
 
 SCHEMA = """
@@ -28,16 +28,31 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL, updated_at REAL NOT NULL, next_attempt_at REAL NOT NULL,
     held INTEGER NOT NULL,
     series TEXT,
-    episodes TEXT NOT NULL DEFAULT '[]'
+    episodes TEXT NOT NULL DEFAULT '[]',
+    action TEXT NOT NULL DEFAULT 'copy',
+    replaced TEXT NOT NULL DEFAULT '[]',
+    renames TEXT NOT NULL DEFAULT '[]',
+    on_hold INTEGER NOT NULL DEFAULT 0,
+    released INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 _COLUMNS = [f.name for f in fields(Job)]
-_JSON_COLUMNS = ("paths", "episodes")
+_JSON_COLUMNS = ("paths", "episodes", "replaced", "renames")
+_BOOL_COLUMNS = ("held", "on_hold", "released")
 # Columns added since the first release, for stores written by an older syncer.
-_ADDED_COLUMNS = {"series": "TEXT", "episodes": "TEXT NOT NULL DEFAULT '[]'"}
+_ADDED_COLUMNS = {
+    "series": "TEXT", "episodes": "TEXT NOT NULL DEFAULT '[]'",
+    "action": "TEXT NOT NULL DEFAULT 'copy'", "replaced": "TEXT NOT NULL DEFAULT '[]'",
+    "renames": "TEXT NOT NULL DEFAULT '[]'", "on_hold": "INTEGER NOT NULL DEFAULT 0",
+    "released": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
+def _at_or_below(path: str, folder: str) -> bool:
+    return folder == "" or path == folder or path.startswith(folder + "/")
 
 
 def _row(job: Job) -> tuple[object, ...]:
@@ -46,9 +61,9 @@ def _row(job: Job) -> tuple[object, ...]:
         value = getattr(job, name)
         if name in _JSON_COLUMNS:
             value = json.dumps(value, ensure_ascii=False)
-        elif name == "state":
+        elif name in ("state", "action"):
             value = str(value)
-        elif name == "held":
+        elif name in _BOOL_COLUMNS:
             value = int(value)
         values.append(value)
     return tuple(values)
@@ -58,8 +73,12 @@ def _job(row: sqlite3.Row) -> Job:
     data = dict(row)
     data["paths"] = json.loads(data["paths"])
     data["episodes"] = [tuple(pair) for pair in json.loads(data["episodes"])]
+    data["replaced"] = json.loads(data["replaced"])
+    data["renames"] = [tuple(pair) for pair in json.loads(data["renames"])]
     data["state"] = JobState(data["state"])
-    data["held"] = bool(data["held"])
+    data["action"] = JobAction(data["action"])
+    for name in _BOOL_COLUMNS:
+        data[name] = bool(data[name])
     return Job(**data)
 
 
@@ -144,7 +163,7 @@ class JobStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT * FROM jobs WHERE state IN (?, ?) AND next_attempt_at <= ? "
-                "ORDER BY next_attempt_at, created_at LIMIT ?",
+                "AND on_hold = 0 ORDER BY next_attempt_at, created_at LIMIT ?",
                 (JobState.QUEUED.value, JobState.RETRYING.value, now, limit + len(skip)),
             ).fetchall()
         return [job for job in map(_job, rows) if job.id not in skip][:limit]
@@ -152,27 +171,57 @@ class JobStore:
     def next_due_at(self) -> float | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT min(next_attempt_at) FROM jobs WHERE state IN (?, ?)",
+                "SELECT min(next_attempt_at) FROM jobs WHERE state IN (?, ?) AND on_hold = 0",
                 (JobState.QUEUED.value, JobState.RETRYING.value),
             ).fetchone()
         return row[0]
 
     def claimed_paths(self, mapping: str, succeeded_since: float) -> dict[str, str]:
-        """Relative path → job id, for active jobs and jobs that succeeded since the time."""
+        """Relative path → job id, for active jobs and jobs that succeeded since the time.
+
+        Only jobs that bring a path to the destination claim it; a later recycle of the
+        path (or of a folder above it) clears the claim, so a re-import is copied again.
+        """
         states = [s.value for s in ACTIVE]
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, paths FROM jobs WHERE mapping = ? AND (state IN (?, ?, ?) "
-                "OR (state = ? AND updated_at >= ?))",
+                "SELECT id, paths, action FROM jobs WHERE mapping = ? AND (state IN (?, ?, ?) "
+                "OR (state = ? AND updated_at >= ?)) ORDER BY updated_at",
                 (mapping, *states, JobState.SUCCEEDED.value, succeeded_since),
             ).fetchall()
-        return {path: row["id"] for row in rows for path in json.loads(row["paths"])}
+        claimed: dict[str, str] = {}
+        for row in rows:
+            paths = json.loads(row["paths"])
+            if row["action"] != JobAction.RECYCLE.value:
+                claimed.update((path, row["id"]) for path in paths)
+                continue
+            for path in [p for p in claimed if any(_at_or_below(p, gone) for gone in paths)]:
+                del claimed[path]
+        return claimed
 
-    def recent(self, limit: int = 20, state: JobState | None = None) -> list[Job]:
-        query, args = "SELECT * FROM jobs", []
+    def removals_since(self, since: float) -> dict[str, int]:
+        """Recycle jobs that succeeded since the time → how many paths each removed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, paths FROM jobs WHERE action = ? AND state = ? AND updated_at >= ?",
+                (JobAction.RECYCLE.value, JobState.SUCCEEDED.value, since),
+            ).fetchall()
+        return {row["id"]: len(json.loads(row["paths"])) for row in rows}
+
+    def on_hold_count(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT count(*) FROM jobs WHERE on_hold = 1 AND state = ?",
+                                   (JobState.RETRYING.value,)).fetchone()
+        return int(row[0])
+
+    def recent(self, limit: int = 20, state: JobState | None = None,
+               on_hold: bool = False) -> list[Job]:
+        query, args = "SELECT * FROM jobs WHERE 1 = 1", []
         if state:
-            query += " WHERE state = ?"
+            query += " AND state = ?"
             args.append(state.value)
+        if on_hold:
+            query += " AND on_hold = 1"
         with self._lock:
             rows = self._db.execute(query + " ORDER BY updated_at DESC LIMIT ?",
                                     (*args, limit)).fetchall()

@@ -113,8 +113,9 @@ def test_sidecars_come_along(stack: RunningBridge, broker: LocalBroker, media: M
     assert not media.dest_of("/movies/Oppenheimer (2023)/unrelated.txt").exists()
 
 
-@pytest.mark.parametrize(("app", "name"), [("radarr", "grab"), ("sonarr", "rename"),
-                                           ("radarr", "movie-file-delete"), ("lidarr", "retag")])
+# Deletes are mirrored only with on_delete: recycle (the default is keep).
+@pytest.mark.parametrize(("app", "name"), [("radarr", "grab"), ("radarr", "movie-file-delete"),
+                                           ("sonarr", "series-delete"), ("lidarr", "retag")])
 def test_events_that_are_not_imports_start_nothing(
     app: str, name: str, stack: RunningBridge, broker: LocalBroker, base_topic: str,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -23,6 +24,19 @@ class Mapping(Section):
         default_factory=list,
         description="Relative file names that must exist in both the source and the destination "
         "root before anything is copied (proof the shares are really mounted).",
+    )
+
+    on_upgrade: Literal["keep", "recycle"] = Field(
+        "recycle", description="An upgrade's replaced files: recycle moves their destination "
+        "copies to the recycle bin (a same-name upgrade replaces the copy); keep leaves them."
+    )
+    on_rename: Literal["keep", "rename"] = Field(
+        "rename", description="A rename in the arr: rename renames the destination copy (no "
+        "data copied); keep leaves the old name."
+    )
+    on_delete: Literal["keep", "recycle"] = Field(
+        "keep", description="A file, movie or series deleted in the arr: recycle moves the "
+        "destination copy to the recycle bin; keep leaves it."
     )
 
     @field_validator("arr_path", "source", "dest")
@@ -69,12 +83,31 @@ class SyncerSettings(Section):
     keep_finished_days: float = Field(
         30, gt=0, description="Finished jobs older than this are pruned from the store."
     )
+    recycle_dir: str = Field(
+        ".arrsync-recycle", description="Recycle bin folder under each destination root: a "
+        "removed file is kept at <dest>/<recycle_dir>/<YYYY-MM-DD>/<its path below dest>."
+    )
+    recycle_days: float = Field(
+        30, gt=0, description="Days a removed file stays in the recycle bin before the syncer "
+        "empties it."
+    )
+    max_removals_per_hour: int = Field(
+        20, ge=1, description="Circuit breaker: past this many removals (deletes mirrored) in "
+        "an hour, removals wait for a person; copies go on."
+    )
     client_id: str = Field(
         "arrsync-syncer", description="MQTT client id of the durable session; unique per syncer."
     )
     mappings: list[Mapping] = Field(
         default_factory=list, description="Path mappings; the longest matching arr_path wins."
     )
+
+    @field_validator("recycle_dir")
+    @classmethod
+    def _one_folder_name(cls, value: str) -> str:
+        if not value or "/" in value or value in (".", "..") or "\0" in value:
+            raise ValueError("must be one folder name, such as .arrsync-recycle")
+        return value
 
     @model_validator(mode="after")
     def _mappings_do_not_collide(self) -> SyncerSettings:

@@ -124,7 +124,7 @@ def test_fatal_rsync_error_fails_at_once(make_settings: Callable[..., Settings],
     assert "rsync exit 1" in failed["error"]
 
 
-@pytest.mark.parametrize(("old", "state"), [(b"old", "succeeded"), (b"older!", "failed")],
+@pytest.mark.parametrize(("old", "state"), [(b"old", "skipped"), (b"older!", "failed")],
                          ids=["same-size", "other-size"])
 def test_existing_destination_file_is_kept(old: bytes, state: str, settings: Settings,
                                            start_syncer: Start, broker: LocalBroker,
@@ -141,6 +141,9 @@ def test_existing_destination_file_is_kept(old: bytes, state: str, settings: Set
     if state == "failed":
         assert "never overwrites" in final["error"]
         assert final["attempt"] == 1
+    else:  # nothing was copied: not announced as a sync
+        assert "already has this file" in final["error"]
+        assert (final["bytes"], final["action"]) == (0, "copy")
 
 
 def test_dry_run_reports_and_writes_nothing(make_settings: Callable[..., Settings],

@@ -1,0 +1,51 @@
+"""The circuit breaker: past `max_removals_per_hour` removals in the last hour, the rest
+wait for a person.
+
+It protects the second copy against an arr that lost its disk and reports everything as
+deleted. A removal is one file or folder a delete event names (sidecars that go with it
+are not counted); upgrades are not removals (their new copy takes the old one's place), and
+copies are never held. What counts: the paths of recycle jobs that succeeded in the last
+hour (the store, so a restart forgets nothing) plus those of recycle jobs running now.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from syncer.errors import WaitsForPerson
+from syncer.jobs import Job
+from syncer.store import JobStore
+
+WINDOW_S = 3600
+
+
+class CircuitBreaker:
+    def __init__(self, store: JobStore, limit: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.limit = limit
+        self.clock = clock
+        self._lock = threading.Lock()  # guards _running only
+        self._running: dict[str, int] = {}  # recycle job id → removals it is making now
+
+    def admit(self, job: Job) -> None:
+        """Let the job's removals through, or raise WaitsForPerson with the reason."""
+        count = len(job.paths)
+        done = self.store.removals_since(self.clock() - WINDOW_S)
+        with self._lock:
+            running = sum(n for job_id, n in self._running.items() if job_id not in done)
+            total = sum(done.values()) + running
+            if job.released or total + count <= self.limit:
+                self._running[job.id] = count
+                return
+        raise WaitsForPerson(
+            f"circuit breaker: {total} removal(s) in the last hour, and max_removals_per_hour "
+            f"is {self.limit}; this removal and later ones wait for a person. Check the arr, "
+            "then release them: `arrsync-syncer jobs --held`, `arrsync-syncer retry JOB`")
+
+    def finished(self, job_id: str) -> None:
+        """The job's attempt ended (its removals, if any, are in the store now)."""
+        with self._lock:
+            self._running.pop(job_id, None)
