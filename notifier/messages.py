@@ -8,14 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from arrsync.units import human_duration, human_size
-from arrsync.wire import JobState, JobStatus
+from arrsync.wire import JobAction, JobState, JobStatus
 
 ICONS = {"success": "✅", "failure": "❌", "warning": "⚠️", "info": "🔔"}
 DEFAULT_TITLE = "{icon} {title} → {mapping}"
 DEFAULT_SUCCESS_BODY = "{what}, {size} in {duration} ({speed})"
 DEFAULT_FAILURE_BODY = "{error}\nAttempt {attempt}/{max_attempts} · {dest}"
+# What a success says, by the job's action (a rename or a recycle copies nothing).
+SUCCESS_BODIES = {
+    JobAction.COPY: DEFAULT_SUCCESS_BODY,
+    JobAction.REPLACE: "upgrade replaced: " + DEFAULT_SUCCESS_BODY,
+    JobAction.RENAME: "renamed {moved} file(s) at the destination",
+    JobAction.RECYCLE: "moved {moved} file(s) or folder(s) to the recycle bin",
+}
 FIELDS = ("icon", "title", "mapping", "what", "size", "duration", "speed", "error", "attempt",
-          "max_attempts", "files", "count", "state", "app", "instance", "dest", "source")
+          "max_attempts", "files", "count", "state", "app", "instance", "dest", "source",
+          "action", "moved")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ def fields_of(statuses: Sequence[JobStatus], icon: str) -> dict[str, Any]:
         "max_attempts": last.max_attempts, "files": sum(s.files for s in statuses),
         "count": len(statuses), "state": last.state.value, "app": first.app or "",
         "instance": first.instance or "", "dest": last.dest or "", "source": last.source or "",
+        "action": last.action.value, "moved": sum(len(s.moved or []) for s in statuses),
     }
 
 
@@ -89,9 +98,11 @@ class MessageBuilder:
         state = statuses[-1].state
         if state is JobState.SUCCEEDED:
             fields = fields_of(statuses, ICONS["success"])
-            body = DEFAULT_SUCCESS_BODY
+            body = SUCCESS_BODIES[statuses[-1].action]
             if statuses[-1].dry_run:
-                body = "dry run: would copy {what}, {size}"
+                body = ("dry run: would copy {what}, {size}"
+                        if statuses[-1].action is JobAction.COPY
+                        else "dry run, nothing changed: " + body)
             return Message("success", *self._render(fields, DEFAULT_TITLE, body))
         if state is JobState.FAILED:
             fields = fields_of(statuses, ICONS["failure"])
@@ -100,8 +111,15 @@ class MessageBuilder:
         kind = "warning" if state is JobState.RETRYING else "info"
         fields = fields_of(statuses, ICONS[kind])
         return Message(kind, *self._render(fields, DEFAULT_TITLE + f": {state.value}",
-                                           "{error}" if state is JobState.RETRYING else
+                                           "{error}" if state in (JobState.RETRYING,
+                                                                  JobState.SKIPPED) else
                                            "{what}, {size}"))
+
+    @staticmethod
+    def on_hold(status: JobStatus) -> Message:
+        """The circuit breaker tripped: removals wait for a person."""
+        return Message("warning", f"{ICONS['warning']} Removals on hold → "
+                       f"{status.mapping or 'arrsync'}", status.error or "")
 
     @staticmethod
     def test(status: JobStatus) -> Message:

@@ -102,8 +102,11 @@ class NotifierService:
                 self._send(self.builder.recovered(mapping, reason), self._success_tag)
         # A job held by the destination guard (a dropped mount) is an alert, like a failure.
         alert = status.state is JobState.FAILED or (
-            status.state is JobState.RETRYING and status.held)
+            status.state is JobState.RETRYING and (status.held or status.on_hold))
         if status.state.value not in self.states and not (alert and "failed" in self.states):
+            return
+        if status.on_hold:  # the syncer publishes one per trip of the circuit breaker
+            self._send(self.builder.on_hold(status), self._failure_tag)
             return
         if status.state in (JobState.FAILED, JobState.RETRYING) and \
                 not self.repeats.first_time(status):

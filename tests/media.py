@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,7 @@ class MediaTree:
         return next(m for m in self.mappings if m["name"] == name)
 
     def _locate(self, arr_path: str, side: str) -> Path:
-        best = max((m for m in self.mappings
-                    if arr_path == m["arr_path"] or arr_path.startswith(m["arr_path"] + "/")),
-                   key=lambda m: len(m["arr_path"]))
+        best = self._mapping_of(arr_path)
         return Path(best[side] + arr_path[len(best["arr_path"]):])
 
     def source_of(self, arr_path: str) -> Path:
@@ -59,6 +59,32 @@ class MediaTree:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if content is not None else os.urandom(size))
         return path
+
+    def put_dest(self, arr_path: str, content: bytes) -> Path:
+        """A copy already at the destination (synced before); returns its path."""
+        path = self.dest_of(arr_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+    def recycle_bin(self, arr_path: str, recycle_dir: str = ".arrsync-recycle") -> Path:
+        """The recycle bin of the destination `arr_path` maps to."""
+        return Path(self._mapping_of(arr_path)["dest"], recycle_dir)
+
+    def recycled(self, arr_path: str, recycle_dir: str = ".arrsync-recycle") -> Path:
+        """Where the destination copy of `arr_path` goes in the recycle bin today."""
+        relative = arr_path[len(self._mapping_of(arr_path)["arr_path"]) + 1:]
+        return self.recycle_bin(arr_path, recycle_dir) / time.strftime("%Y-%m-%d") / relative
+
+    def _mapping_of(self, arr_path: str) -> dict[str, Any]:
+        return max((m for m in self.mappings
+                    if arr_path == m["arr_path"] or arr_path.startswith(m["arr_path"] + "/")),
+                   key=lambda m: len(m["arr_path"]))
+
+
+def fixture(app: str, name: str) -> dict[str, Any]:
+    """An arr's webhook payload as the arr sends it (tests/fixtures/<app>/<name>.json)."""
+    return json.loads((FIXTURES / app / f"{name}.json").read_text())
 
 
 def syncer_settings(make_settings: Callable[..., Settings], broker: LocalBroker,

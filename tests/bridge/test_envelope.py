@@ -48,3 +48,47 @@ def test_envelopes_spooled_by_an_older_bridge_still_have_a_kind(event: str,
     old = {"id": "x", "app": "radarr", "instance": None, "event": event,
            "received_at": "2026-01-01T00:00:00.000Z", "files": [], "payload": {}}
     assert parse_envelope(json.dumps(old)).kind is kind
+
+
+@pytest.mark.parametrize(("app", "name", "kind"), [
+    ("radarr", "rename", EventKind.RENAME), ("sonarr", "rename", EventKind.RENAME),
+    ("lidarr", "rename", EventKind.RENAME), ("readarr", "rename", EventKind.RENAME),
+    ("radarr", "movie-file-delete", EventKind.FILE_DELETE),
+    ("sonarr", "episode-file-delete", EventKind.FILE_DELETE),
+    ("radarr", "movie-delete", EventKind.FOLDER_DELETE),
+    ("sonarr", "series-delete", EventKind.FOLDER_DELETE),
+    ("lidarr", "artist-delete", EventKind.OTHER),
+])
+def test_renames_and_deletes_are_normalised(app: str, name: str, kind: EventKind) -> None:
+    envelope, raw = envelope_of(app, name)
+    assert envelope.kind is kind
+    assert not envelope.files
+    renamed = next((v for k, v in raw.items() if k.startswith("renamed")), [])
+    assert [(f.previous_path, f.path) for f in envelope.renamed_files] == [
+        (f["previousPath"], f["path"]) for f in renamed]
+    file = raw.get("movieFile") or raw.get("episodeFile")
+    if kind is EventKind.FILE_DELETE:
+        assert [f.path for f in envelope.deleted_files] == [file["path"]]
+        assert envelope.delete_reason == raw["deleteReason"] == "manual"
+    else:
+        assert envelope.deleted_files == [] and envelope.delete_reason is None
+    folder = (raw.get("movie") or {}).get("folderPath") or (raw.get("series") or {}).get("path")
+    assert envelope.deleted_folder == (folder if kind is EventKind.FOLDER_DELETE else None)
+
+
+def test_a_delete_that_kept_the_files_is_not_a_folder_delete() -> None:
+    body = json.loads((FIXTURES / "radarr" / "movie-delete.json").read_text())
+    body["deletedFiles"] = False
+    payload, text = parse_webhook(json.dumps(body).encode())
+    envelope = parse_envelope(build_envelope_json("radarr", payload, text)[1])
+    assert (envelope.kind, envelope.deleted_folder) == (EventKind.OTHER, None)
+
+
+@pytest.mark.parametrize("app", ["radarr", "sonarr"])
+def test_an_upgrade_says_what_it_replaced(app: str) -> None:
+    envelope, raw = envelope_of(app, "download-upgrade")
+    assert envelope.kind is EventKind.IMPORT and envelope.is_upgrade is True
+    assert [(f.path, f.size) for f in envelope.replaced_files] == [
+        (f["path"], f["size"]) for f in raw["deletedFiles"]]
+    plain, _raw = envelope_of(app, "download")
+    assert plain.replaced_files == [] and plain.is_upgrade is False

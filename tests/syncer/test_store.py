@@ -78,3 +78,29 @@ def test_a_store_written_by_an_older_syncer_is_upgraded_in_place(tmp_path: Path)
     again = store.get("new1")
     assert again is not None and again.series == "Chernobyl" and again.episodes == [(1, 2)]
     store.close()
+
+
+def test_a_recycle_clears_the_claims_of_what_it_removed(tmp_path: Path) -> None:
+    from arrsync.wire import JobAction
+
+    store = JobStore(tmp_path / "jobs.db")
+    copied = job("copy", JobState.SUCCEEDED, 100, ["Film/film.mkv", "Other/other.mkv"])
+    removed = job("gone", JobState.SUCCEEDED, 200, ["Film"])
+    removed.action = JobAction.RECYCLE
+    later = job("again", JobState.QUEUED, 300, ["Other/other.mkv"])
+    store.add("e", [copied, removed, later], now=300)
+    assert store.claimed_paths("Movies", succeeded_since=0) == {"Other/other.mkv": "again"}
+    assert store.removals_since(150) == {"gone": 1}
+    assert store.removals_since(250) == {}
+
+
+def test_a_job_on_hold_is_never_due_until_released(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    held = job("held", JobState.RETRYING, 10)
+    held.on_hold = True
+    store.add("e", [held, job("due", JobState.RETRYING, 10)], now=10)
+    assert [j.id for j in store.due(now=100, limit=5)] == ["due"]
+    assert store.on_hold_count() == 1
+    assert [j.id for j in store.recent(on_hold=True)] == ["held"]
+    again = store.get("held")
+    assert again is not None and again.on_hold and not again.released
