@@ -44,6 +44,19 @@ def mark_upgrades(jobs: list[Job], envelope: EventEnvelope, mapper: PathMapper) 
                         if r.mapping.name == job.mapping and r.relative not in job.paths]
 
 
+def replace_job(route: Route, *, trigger: str | None, app: str | None, title: str | None,
+                max_attempts: int, now: float) -> Job | None:
+    """A job that puts the source's file at the destination in place of the copy there
+    (which goes to the recycle bin), as an upgrade does; None where the mapping says
+    `on_upgrade: keep`. For callers that find a destination copy out of date (the audit)."""
+    if route.mapping.on_upgrade != "recycle" or not route.relative:
+        return None
+    return Job(id=new_job_id(), trigger=trigger, app=app, instance=None, title=title,
+               download_id=None, mapping=route.mapping.name, paths=[route.relative],
+               max_attempts=max_attempts, created_at=now, updated_at=now, next_attempt_at=now,
+               action=JobAction.REPLACE)
+
+
 def jobs_for_change(envelope: EventEnvelope, mapper: PathMapper, *, max_attempts: int,
                     now: float) -> list[Job]:
     """Rename or recycle jobs for a rename or delete event, one per mapping."""

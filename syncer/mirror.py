@@ -30,7 +30,7 @@ from syncer.destination import (
 from syncer.errors import AttemptFailed, Decision, SourceMissing
 from syncer.guard import DestinationGuard
 from syncer.jobs import Ending, Job
-from syncer.plan import collect, copied, verify_sizes
+from syncer.plan import FileSet, collect, copied, verify_sizes
 from syncer.recycle import RecycleBin
 from syncer.replace import replace
 from syncer.rsync import build_command
@@ -77,8 +77,9 @@ class MirrorActions:
 
     # -- rename ------------------------------------------------------------------------------
     def _rename(self, job: Job, mapping: Mapping) -> Ending:
-        self.hooks.begin_attempt(job)
-        moves: list[Move] = []
+        """Look at both names of each file first, then rename what is there and copy what
+        never was; a new name taken by another file is left alone and reported."""
+        renames: list[tuple[str, str]] = []
         missing: list[str] = []
         conflicts: list[str] = []
         for old_relative, new_relative in job.renames:
@@ -87,13 +88,15 @@ class MirrorActions:
             if old is None or not os.path.lexists(old):
                 if not os.path.lexists(new):
                     missing.append(new_relative)  # never synced: copy the new name
-                continue
-            if os.path.lexists(new) and not same_file(old, new):
+            elif os.path.lexists(new) and not same_file(old, new):
                 conflicts.append(new)
-                continue
-            moves += self._rename_one(mapping, old, new)
-        job.bytes = self._copy_missing(job, mapping, missing) if missing else 0
-        job.files = len(moves) + len(missing)
+            else:  # one file under both names: a crash came between link and unlink
+                renames.append((old, new))
+        files = self._missing_files(job, mapping, missing)
+        self.hooks.begin_attempt(job)
+        moves = [m for old, new in renames for m in self._rename_one(mapping, old, new)]
+        job.bytes = self._copy(job, mapping, files) if files else 0
+        job.files = len(moves) + (len(files.items) if files else 0)
         extra = {"moved": moves, **({"dry_run": True} if self.settings.dry_run else {})}
         if conflicts:
             raise AttemptFailed(Decision.GIVE_UP, (
@@ -121,15 +124,22 @@ class MirrorActions:
         log.info("renamed %s to %s (%d sidecar(s))", old, new, len(pairs) - 1)
         return [Move(from_path=a, to_path=b) for a, b in pairs]
 
-    def _copy_missing(self, job: Job, mapping: Mapping, missing: list[str]) -> int:
-        """Copy the new names the destination never had; returns the bytes copied."""
+    def _missing_files(self, job: Job, mapping: Mapping, missing: list[str]) -> FileSet | None:
+        """The new names the destination never had, with their sidecars; space checked."""
+        if not missing:
+            return None
         try:
             files = collect(dataclasses.replace(job, paths=missing), mapping,
                             sidecars=self.settings.sidecars)
         except SourceMissing as exc:
+            job.attempt += 1  # as for a copy: a missing source spends an attempt
             raise AttemptFailed(Decision.RETRY, str(exc)) from None
         if not self.settings.dry_run:
             self.guard.check_space(mapping, files.bytes)
+        return files
+
+    def _copy(self, job: Job, mapping: Mapping, files: FileSet) -> int:
+        """Copy them; returns the bytes copied."""
         command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
                                 dry_run=self.settings.dry_run,
                                 extra_args=self.settings.rsync_extra_args)

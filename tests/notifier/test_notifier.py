@@ -293,3 +293,39 @@ def test_malformed_status_is_ignored(broker: LocalBroker, make_settings: Callabl
         publisher.client.publish(f"{base_topic}/sync/failed", good.model_dump_json(), qos=1)
         (message,) = sink.wait_for()
     assert "after the garbage" in message["message"]
+
+
+def test_a_job_that_copied_nothing_is_not_announced_as_a_sync(
+    stack: Callable[..., RunningBridge], broker: LocalBroker, media: MediaTree,
+    base_topic: str, sink: NotificationSink,
+) -> None:
+    bridge = stack(notify={"group_window": 0})
+    already = radarr_import(media)
+    path = already["movieFile"]["path"]
+    media.put_dest(path, media.source_of(path).read_bytes())
+    fresh = json.loads(json.dumps(already).replace("Oppenheimer", "Barbie"))
+    media.put(fresh["movieFile"]["path"], size=1000)
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        http("POST", f"{bridge.url}/webhook/radarr", json.dumps(already))
+        skipped = watcher.wait_for("/sync/skipped")[0].json()
+        http("POST", f"{bridge.url}/webhook/radarr", json.dumps(fresh))
+        watcher.wait_for("/sync/succeeded")
+    (message,) = sink.wait_for()
+    assert skipped["bytes"] == 0 and "already has" in skipped["error"]
+    assert message["title"].startswith("✅ Barbie")
+    assert len(sink.received()) == 1
+
+
+def test_mirror_actions_say_what_they_did() -> None:
+    builder = MessageBuilder(None, None)
+    moved = [{"from_path": "/a", "to_path": "/b"}, {"from_path": "/c", "to_path": "/d"}]
+    rename = status_message("r", JobState.SUCCEEDED, action="rename", moved=moved, bytes=0)
+    assert builder.jobs([rename]).body == "renamed 2 file(s) at the destination"
+    recycle = status_message("d", JobState.SUCCEEDED, action="recycle", moved=moved[:1])
+    assert builder.jobs([recycle]).body == "moved 1 file(s) or folder(s) to the recycle bin"
+    replace = status_message("u", JobState.SUCCEEDED, action="replace", moved=moved[:1])
+    assert builder.jobs([replace]).body.startswith("upgrade replaced: 1 file, 1.0 GB in ")
+    dry = status_message("x", JobState.SUCCEEDED, action="recycle", moved=moved, dry_run=True)
+    assert builder.jobs([dry]).body.startswith("dry run, nothing changed: moved 2")
+    skipped = status_message("s", JobState.SKIPPED, error="the destination already has it")
+    assert builder.jobs([skipped]).body == "the destination already has it"

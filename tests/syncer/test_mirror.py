@@ -5,7 +5,9 @@ file goes to the recycle bin, and a same-name upgrade never leaves the name with
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -261,3 +263,43 @@ def test_dry_run_rename_and_upgrade_report_and_change_nothing(
     assert old.read_bytes() == b"film" and replaced_copy.read_bytes() == b"hdtv"
     assert not media.dest_of(renamed["path"]).exists() and not media.dest_of(new).exists()
     assert not media.recycled(replaced).exists()
+
+
+def test_a_rename_half_done_by_a_crash_is_finished_with_one_name(
+    stack: Stack, broker: LocalBroker, media: MediaTree, base_topic: str,
+) -> None:
+    payload = fixture("radarr", "rename")
+    renamed = payload["renamedMovieFiles"][0]
+    media.put(renamed["path"], b"film")
+    old = media.put_dest(renamed["previousPath"], b"film")
+    new = media.dest_of(renamed["path"])
+    os.link(old, new)  # the state a crash between link(2) and unlink(2) leaves
+    bridge = stack()
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        post(bridge, "radarr", payload)
+        done = watcher.wait_for("/sync/succeeded")[0].json()
+    assert done["action"] == "rename"
+    assert not old.exists()
+    assert new.read_bytes() == b"film" and new.stat().st_nlink == 1
+
+
+def test_a_replace_job_for_an_out_of_date_copy_puts_the_source_in_its_place(
+    make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
+    base_topic: str, start_syncer: Callable[[Settings], SyncerService],
+) -> None:
+    from syncer.changes import replace_job
+
+    movie = "/movies/Stale (2020)/Stale.mkv"
+    media.put(movie, b"the arr's file")
+    media.put_dest(movie, b"out of date")
+    syncer = start_syncer(syncer_settings(make_settings, broker, media, base_topic))
+    job = replace_job(syncer.mapper.route(movie), trigger="audit-1", app="audit",
+                      title="Stale (2020)", max_attempts=3, now=time.time())
+    assert job is not None
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        syncer.store.add(None, [job], time.time())
+        syncer.engine.wake()
+        done = watcher.wait_for("/sync/succeeded")[0].json()
+    assert (done["action"], done["trigger"]) == ("replace", "audit-1")
+    assert media.dest_of(movie).read_bytes() == b"the arr's file"
+    assert media.recycled(movie).read_bytes() == b"out of date"
