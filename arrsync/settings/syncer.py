@@ -85,7 +85,7 @@ class SyncerSettings(Section):
     )
     recycle_dir: str = Field(
         ".arrsync-recycle", description="Recycle bin folder under each destination root: a "
-        "removed file is kept at <dest>/<recycle_dir>/<YYYY-MM-DD>/<its path below dest>."
+        "removed file is kept at `<dest>/<recycle_dir>/<YYYY-MM-DD>/<its path below dest>`."
     )
     recycle_days: float = Field(
         30, gt=0, description="Days a removed file stays in the recycle bin before the syncer "
