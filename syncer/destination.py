@@ -6,6 +6,9 @@ destination root or inside arrsync's own folders (the recycle bin). Moves never 
 file: a file is hard-linked to its new name, then unlinked from the old one, so a crash
 between the two leaves one file under two names (same inode), which the next attempt sees
 and finishes. Folders, and file systems without hard links, are renamed after a check.
+Where a rename crosses file systems (EXDEV: a union file system such as mergerfs may say so
+between two folders of one share), the file is copied under a hidden temporary name,
+renamed into place, and only then removed from where it was.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import shutil
 
 from arrsync.units import is_within, relative_below
 from syncer.errors import AttemptFailed, Decision
@@ -58,37 +62,70 @@ def same_file(one: str, other: str) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+def _is_folder(path: str) -> bool:
+    return os.path.isdir(path) and not os.path.islink(path)
+
+
+def _copy_into_place(source: str, target: str) -> None:
+    """Copy `source` beside `target` under a hidden name, then rename it to `target`."""
+    temporary = os.path.join(os.path.dirname(target),
+                             f".{os.path.basename(target)}.arrsync-tmp")
+    if _is_folder(source):
+        shutil.rmtree(temporary, ignore_errors=True)  # left by an interrupted attempt
+        shutil.copytree(source, temporary, symlinks=True)
+    else:
+        shutil.copy2(source, temporary, follow_symlinks=False)
+    os.rename(temporary, target)
+
+
+def rename(source: str, target: str) -> None:
+    """rename(2); across file systems a copy into place, then `source` removed."""
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        _copy_into_place(source, target)
+        if _is_folder(source):
+            shutil.rmtree(source)
+        else:
+            os.unlink(source)
+
+
 def move(source: str, target: str) -> None:
     """Give `source` the name `target`; FileExistsError if `target` is taken."""
-    if os.path.isdir(source) and not os.path.islink(source):
-        if os.path.lexists(target):
-            raise FileExistsError(errno.EEXIST, "already exists", target)
-        os.rename(source, target)
-        return
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        if not same_file(source, target):  # else: a crash came after the link: finish
-            raise
-    except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS:
-            raise
-        if os.path.lexists(target):
-            raise FileExistsError(errno.EEXIST, "already exists", target) from None
-        os.rename(source, target)
-        return
-    os.unlink(source)
+    if not _is_folder(source):
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            if not same_file(source, target):  # else: a crash came after the link: finish
+                raise
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS | {errno.EXDEV}:
+                raise
+        else:
+            os.unlink(source)
+            return
+        if same_file(source, target):
+            os.unlink(source)
+            return
+    if os.path.lexists(target):
+        raise FileExistsError(errno.EEXIST, "already exists", target)
+    rename(source, target)
 
 
 def link_or_rename(source: str, target: str) -> None:
-    """Make `target` name the file `source` names: a hard link where the file system has
-    them (`source` keeps its name), else a rename."""
+    """Make `target` name the file `source` names, which keeps its name: a hard link, or
+    a copy across file systems; a rename where the file system has no hard links."""
     try:
         os.link(source, target, follow_symlinks=False)
     except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS:
+        if exc.errno == errno.EXDEV:
+            _copy_into_place(source, target)
+        elif exc.errno in _NO_HARD_LINKS:
+            rename(source, target)
+        else:
             raise
-        os.rename(source, target)
 
 
 def remove_empty_folders(root: str, folder: str) -> None:

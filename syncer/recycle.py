@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from arrsync.settings import SyncerSettings
-from syncer.destination import link_or_rename, make_folder_for, move, same_file
+from syncer.destination import link_or_rename, make_folder_for, move, rename, same_file
 from syncer.errors import AttemptFailed, Decision, DestinationNotReady
 from syncer.guard import DestinationGuard
 
@@ -78,7 +78,7 @@ class RecycleBin:
         if not linked:
             make_folder_for(self.root, slot)
             link_or_rename(final, slot)
-        os.rename(staged, final)
+        rename(staged, final)
         return slot
 
     def prune(self, days: float) -> list[str]:

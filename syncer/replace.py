@@ -20,7 +20,7 @@ import shutil
 from arrsync.settings import Mapping, SyncerSettings
 from arrsync.wire import JobState, Move
 from syncer.actions import EngineHooks, recycle_paths
-from syncer.destination import make_folder_for, move_failed, resolve
+from syncer.destination import make_folder_for, move_failed, rename, resolve
 from syncer.errors import AttemptFailed, Decision, SourceMissing
 from syncer.guard import DestinationGuard
 from syncer.jobs import Ending, Job
@@ -104,7 +104,7 @@ def _put_in_place(mapping: Mapping, staging: str, files: FileSet, recycle_bin: R
                 moves.append(Move(from_path=final,
                                   to_path=recycle_bin.swap_in(staged, final, relative)))
             else:
-                os.rename(staged, final)
+                rename(staged, final)
         except OSError as exc:
             raise move_failed(staged, final, exc) from None
         copied += size

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,36 @@ def test_the_bin_keeps_a_second_file_of_the_same_name_beside_the_first(tmp_path:
     assert [Path(s).relative_to(tmp_path / ".bin" / day).as_posix() for s in slots] == [
         "Film/film.mkv", "Film/film (2).mkv"]
     assert [Path(s).read_bytes() for s in slots] == [b"first", b"second"]
+
+
+def test_across_file_systems_a_move_copies_into_place_then_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Like a union file system (mergerfs) that answers EXDEV between two folders."""
+    real_rename, real_link = os.rename, os.link
+
+    def same_folder_only(real: Callable[..., None]) -> Callable[..., None]:
+        def call(source: str, target: str, **kwargs: object) -> None:
+            if os.path.dirname(os.fspath(source)) != os.path.dirname(os.fspath(target)):
+                raise OSError(errno.EXDEV, "Invalid cross-device link")
+            return real(source, target, **kwargs)
+        return call
+
+    monkeypatch.setattr(os, "rename", same_folder_only(real_rename))
+    monkeypatch.setattr(os, "link", same_folder_only(real_link))
+    (tmp_path / "Film").mkdir()
+    (tmp_path / "Film" / "film.mkv").write_bytes(b"old")
+    (tmp_path / "Show" / "Season 1").mkdir(parents=True)
+    (tmp_path / "Show" / "Season 1" / "e1.mkv").write_bytes(b"e1")
+    bin_ = RecycleBin(str(tmp_path), ".bin")
+    (tmp_path / ".staged").mkdir()
+    (tmp_path / ".staged" / "film.mkv").write_bytes(b"new")
+    slot = bin_.swap_in(str(tmp_path / ".staged" / "film.mkv"),
+                        str(tmp_path / "Film" / "film.mkv"), "Film/film.mkv")
+    assert (tmp_path / "Film" / "film.mkv").read_bytes() == b"new"
+    assert Path(slot).read_bytes() == b"old"
+    assert not (tmp_path / ".staged" / "film.mkv").exists()
+    folder = bin_.put(str(tmp_path / "Show"), "Show")
+    assert (Path(folder) / "Season 1" / "e1.mkv").read_bytes() == b"e1"
+    assert not (tmp_path / "Show").exists()
+    assert not list(tmp_path.rglob("*.arrsync-tmp"))
