@@ -81,13 +81,37 @@ def jobs(ctx: click.Context, failed: bool, held: bool, limit: int, config: str |
 
 
 @main.command(help="Run a failed job again (see `jobs --failed`), or release a removal the "
-              "circuit breaker holds (see `jobs --held`), and wait.")
-@click.argument("job")
+              "circuit breaker holds (see `jobs --held`; `--held` releases them all), and wait.")
+@click.argument("job", required=False)
+@click.option("--held", is_flag=True, help="Release every removal on hold.")
 @click.option("--timeout", type=float, default=3600, show_default=True)
 @config_option
 @click.pass_context
-def retry(ctx: click.Context, job: str, timeout: float, config: str | None) -> None:
-    ctx.exit(commands.trigger(_settings(ctx, config), {"retry": job}, timeout))
+def retry(ctx: click.Context, job: str | None, held: bool, timeout: float,
+          config: str | None) -> None:
+    ctx.exit(_about_job(ctx, config, "retry", job, held, timeout))
+
+
+@main.command(help="Dismiss a removal the circuit breaker holds, so it never happens "
+              "(see `jobs --held`; `--held` dismisses them all).")
+@click.argument("job", required=False)
+@click.option("--held", is_flag=True, help="Dismiss every removal on hold.")
+@click.option("--timeout", type=float, default=60, show_default=True)
+@config_option
+@click.pass_context
+def dismiss(ctx: click.Context, job: str | None, held: bool, timeout: float,
+            config: str | None) -> None:
+    ctx.exit(_about_job(ctx, config, "dismiss", job, held, timeout))
+
+
+def _about_job(ctx: click.Context, config: str | None, verb: str, job: str | None,
+               held: bool, timeout: float) -> int:
+    if held == bool(job):
+        raise click.UsageError("give a JOB id, or --held")
+    settings = _settings(ctx, config)
+    if held:
+        return commands.all_held(settings, verb, timeout)
+    return commands.trigger(settings, {verb: job}, timeout)
 
 
 if __name__ == "__main__":

@@ -78,10 +78,34 @@ def explain(settings: Settings, path: str) -> int:
 
 def trigger(settings: Settings, request: dict[str, Any], timeout: float) -> int:
     """Publish a request and print its job's status messages until it finishes."""
-    request_id = f"cli-{uuid.uuid4().hex[:12]}"
-    retry_job = request.get("retry")
+    return _run_requests(settings, [request], timeout)
+
+
+def all_held(settings: Settings, verb: str, timeout: float) -> int:
+    """Release ("retry") or dismiss every removal the circuit breaker holds, and wait."""
+    held = _held_ids(settings)
+    if not held:
+        print("no removals on hold")
+        return 0
+    print(f"{'releasing' if verb == 'retry' else 'dismissing'} {len(held)} removal(s) on hold")
+    return _run_requests(settings, [{verb: job_id} for job_id in held], timeout)
+
+
+def _held_ids(settings: Settings) -> list[str]:
+    if not settings.syncer.state_path.exists():
+        return []
+    store = JobStore(settings.syncer.state_path)
+    held = [job.id for job in store.recent(1_000_000, on_hold=True)]
+    store.close()
+    return held
+
+
+def _run_requests(settings: Settings, requests: list[dict[str, Any]], timeout: float) -> int:
+    """Publish the requests; print their jobs' status messages until all have finished."""
+    request_ids = {f"cli-{uuid.uuid4().hex[:12]}": request for request in requests}
+    about = {request.get("retry") or request.get("dismiss") for request in requests} - {None}
     done = threading.Event()
-    result: list[JobStatus] = []
+    results: dict[str, JobStatus] = {}
 
     mqtt = MqttConnection(settings.mqtt, "cli", announce=False)
 
@@ -90,15 +114,17 @@ def trigger(settings: Settings, request: dict[str, Any], timeout: float) -> int:
             status = JobStatus.model_validate_json(message.payload)
         except ValueError:
             return
-        if status.trigger != request_id and status.job != retry_job:
+        key = status.trigger if status.trigger in request_ids else status.job
+        if key not in request_ids and key not in about:
             return
         if status.state is JobState.PROGRESS:
             print(f"  {status.percent}%  {status.bytes_per_s or 0} B/s  eta {status.eta_s}s")
             return
         print(f"{status.state.value}: {status.title or ''} {status.error or ''}".rstrip())
         if status.state in FINISHED:
-            result.append(status)
-            done.set()
+            results[key] = status
+            if len(results) >= len(requests):
+                done.set()
 
     mqtt.on_message(on_message)
     mqtt.subscribe(mqtt.topics.all_sync_states)
@@ -107,16 +133,21 @@ def trigger(settings: Settings, request: dict[str, Any], timeout: float) -> int:
         print(f"cannot reach the broker at {settings.mqtt.host}:{settings.mqtt.port}")
         mqtt.stop()
         return 2
-    published = threading.Event()
-    mqtt.publish(mqtt.topics.sync_request, json.dumps({**request, "id": request_id}),
-                 on_done=lambda ok: published.set())
-    published.wait(10)
+    for request_id, request in request_ids.items():
+        published = threading.Event()
+
+        def sent(ok: bool, event: threading.Event = published) -> None:
+            event.set()
+
+        mqtt.publish(mqtt.topics.sync_request, json.dumps({**request, "id": request_id}),
+                     on_done=sent)
+        published.wait(10)
     finished = done.wait(timeout)
     mqtt.stop()
     if not finished:
         print(f"no result within {timeout:.0f}s; is arrsync-syncer running?")
         return 2
-    return 0 if result[0].state is not JobState.FAILED else 1
+    return 1 if any(r.state is JobState.FAILED for r in results.values()) else 0
 
 
 def list_jobs(settings: Settings, *, failed: bool, held: bool, limit: int) -> int:

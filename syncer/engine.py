@@ -2,9 +2,8 @@
 
 One scheduler thread picks due jobs from the store; each attempt runs on its own thread.
 Every state change goes through `_transition` (set, stamp, save, report): it is saved
-before it is published, so a crash loses no job. Copies run here; rename, recycle and
-replace jobs run through `syncer.mirror` on their own, with the engine's hooks
-(`begin_attempt`, `run_rsync`).
+before it is published, so a crash loses no job. Rename, recycle and replace jobs run
+through `syncer.mirror`, on their own, with the hooks `begin_attempt` and `run_rsync`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from syncer.errors import (
     DestinationNotReady,
     Interrupted,
     SourceMissing,
-    WaitsForPerson,
     rsync_outcome,
 )
 from syncer.guard import DestinationGuard
@@ -83,6 +81,15 @@ class Engine:
         job.attempt, job.max_attempts = 0, self.settings.max_attempts
         self._transition(job, JobState.QUEUED, next_attempt_in=0)
         self.wake()
+        return job
+
+    def dismiss(self, job_id: str) -> Job | None:
+        """A person decided a removal the circuit breaker holds must not happen."""
+        job = self.store.get(job_id)
+        if job is None or not job.on_hold:
+            return None
+        job.on_hold = False
+        self._finish(job, JobState.SKIPPED, "dismissed by a person: nothing was removed")
         return job
 
     def stop(self, grace: float) -> None:
@@ -170,8 +177,6 @@ class Engine:
                 ending = self.mirror.run(job, mapping)
         except DestinationNotReady as exc:
             self._hold(job, str(exc))
-        except WaitsForPerson as exc:
-            self._wait_for_person(job, str(exc))
         except AttemptFailed as exc:
             self._failed_attempt(job, exc.decision, exc.reason)
         except Interrupted:
@@ -264,13 +269,6 @@ class Engine:
         self._transition(job, JobState.RETRYING, error=reason, held=True,
                          next_attempt_in=self.settings.guard_interval, publish=alert)
 
-    def _wait_for_person(self, job: Job, reason: str) -> None:
-        """The circuit breaker holds the job until `retry`; only its first hold alerts."""
-        alert = self.store.on_hold_count() == 0
-        log.warning("job %s (%s) is on hold: %s", job.id, job.title, reason)
-        job.on_hold = True
-        self._transition(job, JobState.RETRYING, error=reason, publish=alert)
-
     def _failed_attempt(self, job: Job, decision: Decision, reason: str) -> None:
         if decision is Decision.GIVE_UP or job.attempt >= job.max_attempts:
             if decision is Decision.RETRY:
@@ -292,6 +290,8 @@ class Engine:
     def _finish(self, job: Job, state: JobState, error: str | None, **extra: Any) -> None:
         if state is JobState.FAILED:
             log.error("job %s (%s) failed: %s", job.id, job.title, error)
+        elif state is JobState.RETRYING:  # held by the circuit breaker
+            log.warning("job %s (%s) is on hold: %s", job.id, job.title, error)
         else:
             log.info("job %s (%s) %s: %d file(s), %d bytes", job.id, job.title, state,
                      job.files, job.bytes)

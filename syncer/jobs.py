@@ -47,8 +47,9 @@ class Job:
 
 @dataclass
 class Ending:
-    """How an attempt that did not fail ends: succeeded, or skipped with the reason."""
+    """How an attempt that did not fail ends: succeeded; skipped with the reason; or
+    retrying on hold (the circuit breaker), with the reason."""
 
     state: JobState
     reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # more status fields (dry_run, moved)
+    extra: dict[str, Any] = field(default_factory=dict)  # status fields (moved…), or publish

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from arrsync.settings import Mapping, SyncerSettings
 from arrsync.wire import JobAction, JobState, Move
 from syncer.actions import EngineHooks, recycle_paths, sidecar_renames
-from syncer.breaker import CircuitBreaker
+from syncer.breaker import WINDOW_S, CircuitBreaker
 from syncer.destination import (
     make_folder_for,
     move,
@@ -27,7 +27,7 @@ from syncer.destination import (
     resolve,
     same_file,
 )
-from syncer.errors import AttemptFailed, Decision, SourceMissing
+from syncer.errors import AttemptFailed, Decision, SourceMissing, WaitsForPerson
 from syncer.guard import DestinationGuard
 from syncer.jobs import Ending, Job
 from syncer.plan import FileSet, collect, copied, verify_sizes
@@ -47,6 +47,7 @@ class MirrorActions:
         self.hooks = hooks
         self.clock = clock
         self.own = (settings.recycle_dir,)
+        self.store = store
         self.breaker = CircuitBreaker(store, settings.max_removals_per_hour, clock)
 
     def run(self, job: Job, mapping: Mapping) -> Ending:
@@ -65,7 +66,10 @@ class MirrorActions:
     def _recycle(self, job: Job, mapping: Mapping, recycle_bin: RecycleBin) -> Ending:
         dry_run = self.settings.dry_run
         if not dry_run:
-            self.breaker.admit(job)
+            try:
+                self.breaker.admit(job)
+            except WaitsForPerson as exc:
+                return self._on_hold(job, str(exc))
         self.hooks.begin_attempt(job)
         moves = recycle_paths(mapping, job.paths, recycle_bin, self.own, dry_run=dry_run)
         job.files, job.bytes = len(moves), 0
@@ -74,6 +78,12 @@ class MirrorActions:
             return Ending(JobState.SKIPPED, "nothing to recycle: the destination does not have "
                           f"{'it' if len(job.paths) == 1 else 'them'}", extra)
         return Ending(JobState.SUCCEEDED, None, extra)
+
+    def _on_hold(self, job: Job, reason: str) -> Ending:
+        """Held until a person retries or dismisses it; the first hold in an hour alerts."""
+        alert = self.store.on_hold_count(since=self.clock() - WINDOW_S) == 0
+        job.on_hold = True
+        return Ending(JobState.RETRYING, reason, {"publish": alert})
 
     # -- rename ------------------------------------------------------------------------------
     def _rename(self, job: Job, mapping: Mapping) -> Ending:

@@ -46,8 +46,11 @@ class BadRequest(Exception):
     """A manual request that cannot be understood."""
 
 
-def parse_request(payload: bytes) -> tuple[str, str | None, str | None]:
-    """A request as (request id, path, job id to retry)."""
+JOB_VERBS = ("retry", "dismiss")  # {"retry": JOB}: run again or release; {"dismiss": JOB}
+
+
+def parse_request(payload: bytes) -> tuple[str, str | None, tuple[str, str] | None]:
+    """A request as (request id, path, (verb, job id) for a request about a job)."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
@@ -59,10 +62,12 @@ def parse_request(payload: bytes) -> tuple[str, str | None, str | None]:
             raise BadRequest(f"the request is not valid JSON: {exc.msg}") from None
         request_id = data.get("id") if isinstance(data.get("id"), str) else None
         request_id = request_id or f"req-{uuid.uuid4().hex[:12]}"
-        if isinstance(data.get("retry"), str):
-            return request_id, None, data["retry"]
+        for verb in JOB_VERBS:
+            if isinstance(data.get(verb), str):
+                return request_id, None, (verb, data[verb])
         if not isinstance(data.get("path"), str):
-            raise BadRequest('a JSON request needs "path" (a string) or "retry" (a job id)')
+            raise BadRequest('a JSON request needs "path" (a string), or "retry" or "dismiss" '
+                             "(a job id)")
         return request_id, data["path"], None
     path = text.strip("\r\n")
     if not path.strip():
@@ -198,14 +203,18 @@ class SyncerService:
     def _request(self, payload: bytes) -> None:
         now = self.clock()
         try:
-            request_id, path, retry = parse_request(payload)
+            request_id, path, about_job = parse_request(payload)
         except BadRequest as exc:
             self._refuse(None, payload.decode("utf-8", "replace")[:200], str(exc), now)
             return
-        if retry is not None:
-            if self.engine.retry(retry) is None:
-                self._refuse(request_id, retry,
-                             f"there is no failed job (or job on hold) {retry!r} to retry", now)
+        if about_job is not None:
+            verb, job_id = about_job
+            if verb == "retry" and self.engine.retry(job_id) is None:
+                self._refuse(request_id, job_id,
+                             f"there is no failed job (or job on hold) {job_id!r} to retry", now)
+            elif verb == "dismiss" and self.engine.dismiss(job_id) is None:
+                self._refuse(request_id, job_id, f"there is no job on hold {job_id!r} to dismiss",
+                             now)
             return
         assert path is not None
         try:

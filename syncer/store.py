@@ -208,10 +208,12 @@ class JobStore:
             ).fetchall()
         return {row["id"]: len(json.loads(row["paths"])) for row in rows}
 
-    def on_hold_count(self) -> int:
+    def on_hold_count(self, since: float = 0.0) -> int:
+        """Jobs the circuit breaker holds (put on hold since the time)."""
         with self._lock:
-            row = self._db.execute("SELECT count(*) FROM jobs WHERE on_hold = 1 AND state = ?",
-                                   (JobState.RETRYING.value,)).fetchone()
+            row = self._db.execute(
+                "SELECT count(*) FROM jobs WHERE on_hold = 1 AND state = ? AND updated_at >= ?",
+                (JobState.RETRYING.value, since)).fetchone()
         return int(row[0])
 
     def recent(self, limit: int = 20, state: JobState | None = None,

@@ -241,7 +241,7 @@ def test_the_circuit_breaker_holds_removals_past_the_limit_until_released(
             watcher.wait_for("/sync/succeeded", count=2)
             wait_until(lambda: len(held_ids(run_command, config)) == 3,
                        message="three removals on hold")
-            alerts = [m.json() for m in watcher.on("/sync/retrying")]
+            watcher.wait_for("/sync/retrying")
             copy_movie = "/movies/Copies Go On/film.mkv"
             media.put(copy_movie, b"copied")
             publish_import(broker.port, base_topic, "copy", [copy_movie])
@@ -250,18 +250,31 @@ def test_the_circuit_breaker_holds_removals_past_the_limit_until_released(
             released = run_command("arrsync-syncer", config, "retry", held[0], "--timeout", "30")
             assert released.wait(60) == 0
             assert "succeeded" in released.output()
-        # two removals, the alert, the copy, the released removal
-        sink.wait_for(5)
+            assert sum(1 for p in copies if not p.exists()) == 3  # 2 in the limit, 1 released
+            assert len(held_ids(run_command, config)) == 2
+            # two removals, the alert, the copy, the released removal
+            sink.wait_for(5)
+            kept = held_ids(run_command, config)[0]  # a person decides this one must stay
+            dismissed = run_command("arrsync-syncer", config, "dismiss", kept)
+            assert dismissed.wait(60) == 0
+            assert "skipped" in dismissed.output() and "dismissed" in dismissed.output()
+            rest = run_command("arrsync-syncer", config, "retry", "--held", "--timeout", "30")
+            assert rest.wait(60) == 0
+            assert "releasing 1 removal(s) on hold" in rest.output()
+            alerts = [m.json() for m in watcher.on("/sync/retrying")]
     finally:
         notifier.stop()
     assert len(alerts) == 1 and alerts[0]["on_hold"] is True
     assert "max_removals_per_hour is 2" in alerts[0]["error"]
-    assert sum(1 for p in copies if not p.exists()) == 3  # 2 within the limit, 1 released
+    recycled = [path for path in episodes if media.recycled(path).exists()]
+    assert len(recycled) == 4 and all(not media.dest_of(path).exists() for path in recycled)
+    (still,) = [path for path in episodes if path not in recycled]
+    assert media.dest_of(still).read_bytes() == still.encode()  # dismissed: never removed
     assert media.dest_of(copy_movie).read_bytes() == b"copied"
     on_hold = [n for n in sink.received() if "on hold" in n["title"]]
     assert len(on_hold) == 1 and "circuit breaker" in on_hold[0]["message"]
     assert on_hold[0]["type"] == "warning"
-    assert len(held_ids(run_command, config)) == 2
+    assert held_ids(run_command, config) == []
 
 
 def held_ids(run_command: Callable[..., Process], config: Path) -> list[str]:
