@@ -139,6 +139,20 @@ def test_a_folder_that_became_a_link_out_of_the_destination_is_not_touched(
     assert (outside / Path(EPISODE).name).read_bytes() == b"not arrsync's"
 
 
+def test_a_removal_waits_while_the_destination_is_not_mounted(
+    build: Callable[..., RunningBridge], broker: LocalBroker, media: MediaTree, base_topic: str,
+) -> None:
+    copy = media.put_dest(EPISODE, b"episode")
+    bridge = build({**RECYCLE, "require_mount": True})
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        post(bridge, "sonarr", episode_delete())
+        held = watcher.wait_for("/sync/retrying")[0].json()
+    assert (held["action"], held["held"], held["attempt"]) == ("recycle", True, 0)
+    assert "not a mount point" in held["error"]
+    assert copy.read_bytes() == b"episode"
+    assert not media.recycle_bin(EPISODE).exists()
+
+
 def test_dry_run_recycle_reports_and_moves_nothing(
     build: Callable[..., RunningBridge], broker: LocalBroker, media: MediaTree, base_topic: str,
 ) -> None:
