@@ -31,10 +31,11 @@ def check_listen_safety(settings: Settings) -> None:
         )
 
 
-def _stop_waitress(server: Any) -> None:
+def _stop_waitress(server: Any, loop: threading.Thread) -> None:
     """waitress has no public way to end `run()`. This is the one place that reaches into
     it: from inside its own loop (so no socket is closed under a running `select`), close
-    every connection and the listening socket; the loop ends when its socket map is empty."""
+    every connection and the listening socket; the loop ends when its socket map is empty.
+    A loop that never started, or is already ending, gets its sockets closed from here."""
 
     def close_all() -> None:
         for dispatcher in list(server._map.values()):
@@ -42,8 +43,13 @@ def _stop_waitress(server: Any) -> None:
                 dispatcher.close()
         server.close()
 
-    if server.accepting:
+    if not loop.is_alive():
+        close_all()
+        return
+    try:
         server.trigger.pull_trigger(close_all)
+    except OSError:  # the wake-up pipe closed with a loop that has just ended
+        close_all()
 
 
 class BridgeService:
@@ -88,7 +94,7 @@ class BridgeService:
 
     def stop(self) -> None:
         """Stop answering, finish the requests in progress, flush the relay, say offline."""
-        _stop_waitress(self.server)
+        _stop_waitress(self.server, self._serving)
         self._serving.join(timeout=10)
         self.server.task_dispatcher.shutdown(timeout=5)
         self.relay.stop()
