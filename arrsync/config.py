@@ -6,13 +6,14 @@ contains a secret or a raw input value.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from arrsync.settings import Settings
 
@@ -23,12 +24,53 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message is safe to print."""
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    """`syncer.mappings[0].dest`: the key as it is written in the YAML file."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _section_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The settings model that holds the keys at `loc` (list indexes skipped)."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        inner = [t for t in (field.annotation, *get_args(field.annotation))
+                 if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not inner:
+            return None
+        model = inner[0]
+    return model
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """"unknown key `syncer.worker` (did you mean `workers`?)" instead of pydantic's words."""
+    section = _section_at(loc[:-1])
+    guesses = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1) \
+        if section else []
+    hint = f"did you mean `{guesses[0]}`?" if guesses else "see docs/configuration.md"
+    return f"unknown key `{_where(loc)}` ({hint})"
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"  {where}: {item['msg']}")
+        if item["type"] == "extra_forbidden" and item["loc"]:
+            lines.append(f"  {_unknown_key(item['loc'])}")
+        else:
+            lines.append(f"  {_where(item['loc'])}: {item['msg']}")
     return "\n".join(lines)
+
+
+def config_source(path: str | Path | None = None) -> str | None:
+    """The config file `load_settings(path)` reads: `path`, else `$ARRSYNC_CONFIG`, else None."""
+    return str(path) if path else os.environ.get(CONFIG_ENV) or None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -54,7 +96,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read the YAML file (or `$ARRSYNC_CONFIG`), apply environment overrides, validate."""
-    chosen = path or os.environ.get(CONFIG_ENV)
+    chosen = config_source(path)
     data = _read_yaml(Path(chosen)) if chosen else {}
     try:
         return Settings(**data)

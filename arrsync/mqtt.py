@@ -24,6 +24,8 @@ from arrsync.topics import Topics
 log = logging.getLogger(__name__)
 
 Delivered = Callable[[bool], None]
+Refused = Callable[[ReasonCode], None]
+Answer = Callable[[ReasonCode], None]  # the broker's PUBACK reason code for one publish
 MessageHandler = Callable[[paho.MQTTMessage], None]
 
 SESSION_EXPIRY_S = 30 * 24 * 3600  # a durable session outlives a month-long outage
@@ -47,12 +49,14 @@ class MqttConnection:
         self.component = component
         self.durable_session = durable_session
         self.connected = threading.Event()
+        self._answered = threading.Event()  # a CONNACK came: accepted or refused
+        self.login_refused: ReasonCode | None = None  # the last CONNACK's failure, if any
         self._availability = self.topics.availability(component) if announce else None
         self._subscriptions: list[tuple[str, int]] = []
         self._handler: MessageHandler | None = None
         self._lock = threading.Lock()
-        self._waiting: dict[int, Delivered] = {}
-        self._early: dict[int, bool] = {}  # PUBACKs that beat the registration of their mid
+        self._waiting: dict[int, Answer] = {}
+        self._early: dict[int, ReasonCode] = {}  # PUBACKs that beat the registration of their mid
         self._stopping = False
 
         self._client = paho.Client(
@@ -100,6 +104,19 @@ class MqttConnection:
     def wait_connected(self, timeout: float) -> bool:
         return self.connected.wait(timeout)
 
+    def connection_problem(self, timeout: float) -> str | None:
+        """Wait for the broker's answer: None once connected, else what went wrong, in words."""
+        self._answered.wait(timeout)
+        if self.connected.is_set():
+            return None
+        where = f"{self.settings.host}:{self.settings.port}"
+        refused = self.login_refused
+        if refused is None:
+            return f"cannot reach the broker at {where}"
+        who = f"as user {self.settings.username}" if self.settings.username else "anonymously"
+        return (f"the broker at {where} refused the login {who}: {refused.getName()} "
+                "(check mqtt.username and mqtt.password)")
+
     def stop(self, timeout: float = 2.0) -> None:
         """Say `offline` (a clean disconnect sends no will), then disconnect."""
         self._stopping = True
@@ -122,14 +139,16 @@ class MqttConnection:
         qos: int = 1,
         retain: bool = False,
         on_done: Delivered | None = None,
+        on_refused: Refused | None = None,
     ) -> int:
-        """Publish; `on_done(ok)` runs on the network thread once the broker answered.
+        """Publish; `on_done(ok)` runs on the network thread once the broker answered, after
+        `on_refused(reason)` when the broker refused it (a v5 PUBACK failure: 0x87 is the ACL).
 
         While disconnected, paho keeps the message and sends it after reconnecting.
         """
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         log.debug("publish %s (mid %s, %d bytes)", topic, info.mid, len(payload))
-        callback = on_done or _ignore
+        callback = _answer(on_done, on_refused)
         with self._lock:
             early = self._early.pop(info.mid, None)
             if early is None:
@@ -146,7 +165,10 @@ class MqttConnection:
         if reason_code.is_failure:
             log.error("broker %s:%s refused the connection: %s",
                       self.settings.host, self.settings.port, reason_code)
+            self.login_refused = reason_code
+            self._answered.set()
             return
+        self.login_refused = None
         log.info("connected to broker %s:%s (session present: %s)",
                  self.settings.host, self.settings.port, flags.session_present)
         for topic, qos in self._subscriptions:
@@ -154,6 +176,7 @@ class MqttConnection:
         if self._availability:
             self.publish(self._availability, "online", retain=True)
         self.connected.set()
+        self._answered.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
@@ -161,16 +184,15 @@ class MqttConnection:
             log.warning("lost the broker connection (%s); reconnecting", reason_code)
 
     def _on_publish(self, client, userdata, mid: int, reason_code: ReasonCode, properties) -> None:
-        ok = not reason_code.is_failure
-        if not ok:
+        if reason_code.is_failure:
             log.error("broker rejected publish %s: %s", mid, reason_code)
         with self._lock:
             callback = self._waiting.pop(mid, None)
             if callback is None:
-                self._early[mid] = ok
+                self._early[mid] = reason_code
                 return
         try:
-            callback(ok)
+            callback(reason_code)
         except Exception:
             log.exception("delivery callback failed")
 
@@ -185,5 +207,10 @@ class MqttConnection:
             log.exception("handling a message on %s failed", message.topic)
 
 
-def _ignore(_ok: bool) -> None:
-    return None
+def _answer(on_done: Delivered | None, on_refused: Refused | None) -> Answer:
+    def answer(reason_code: ReasonCode) -> None:
+        if reason_code.is_failure and on_refused:
+            on_refused(reason_code)
+        if on_done:
+            on_done(not reason_code.is_failure)
+    return answer

@@ -41,14 +41,18 @@ class AppriseSender:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def send(self, message: Message, tag: str | None) -> None:
         self._queue.put((message, tag))
 
     def stop(self, timeout: float = 10) -> None:
-        """Deliver what is queued (without waiting out retries), then stop."""
+        """Deliver what is queued (one more try each, without waiting out retries), then stop."""
+        self._stop.set()
         self._queue.put(None)
         self._thread.join(timeout)
-        self._stop.set()
 
     def _deliver(self) -> None:
         while (item := self._queue.get()) is not None:

@@ -36,6 +36,7 @@ class NotifierService:
         self.sender = AppriseSender([u.get_secret_value() for u in notify.urls],
                                     notify.config_file, attempts=notify.delivery_attempts,
                                     retry_delay=retry_delay)
+        self.quiet = not len(self.sender)  # nothing to send to: say so once, then say nothing
         self.batcher = Batcher(notify.group_window)
         self.repeats = RepeatFilter()
         self._success_tag = notify.success_tag
@@ -48,8 +49,9 @@ class NotifierService:
         self.mqtt.on_message(self._inbox.put)
 
     def start(self) -> None:
-        if not len(self.sender):
-            log.warning("no notify.urls or notify.config_file: notifications go nowhere")
+        if self.quiet:
+            log.info("no notify.urls and no notify.config_file: nothing to send notifications "
+                     "to, so none are sent")
         self.sender.start()
         self._worker.start()
         self.mqtt.start()
@@ -130,4 +132,5 @@ class NotifierService:
 
     def _send(self, message: Message, tag: str | None) -> None:
         log.debug("notify %s: %s", message.kind, message.title)
-        self.sender.send(message, tag)
+        if not self.quiet:
+            self.sender.send(message, tag)

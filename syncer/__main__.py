@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from arrsync.config import config_source
 from arrsync.settings import Settings
 from arrsync.startup import boot, config_option, run_until_signalled
 from syncer import commands
@@ -19,6 +20,9 @@ def _settings(ctx: click.Context, config: str | None) -> Settings:
     """The settings for a command for people: its own --config, else the group's; quiet logs."""
     settings = boot(config or ctx.find_root().params["config"], PROGRAM)
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    # The commands say in their own words what the broker answered (a refused login or
+    # publish): the connection's log lines would only repeat it.
+    logging.getLogger("arrsync.mqtt").setLevel(logging.CRITICAL)
     return settings
 
 
@@ -49,7 +53,8 @@ def run(ctx: click.Context, config: str | None) -> None:
 @config_option
 @click.pass_context
 def check(ctx: click.Context, config: str | None) -> None:
-    ctx.exit(commands.check(_settings(ctx, config)))
+    chosen = config or ctx.find_root().params["config"]
+    ctx.exit(commands.check(_settings(ctx, chosen), config_source(chosen)))
 
 
 @main.command(help="Show how a path maps: arr → source → dest.")

@@ -11,6 +11,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from paho.mqtt.reasoncodes import ReasonCode
+
+from arrsync.config import CONFIG_ENV
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.wire import FINISHED, JobState, JobStatus
@@ -20,10 +23,11 @@ from syncer.mapping import PathMapper, PathRefused
 from syncer.store import JobStore
 
 OK, BAD = "ok  ", "FAIL"
+NOT_AUTHORIZED = 0x87  # the PUBACK reason code Mosquitto gives a publish its ACL forbids
 
 
-def check(settings: Settings) -> int:
-    """Validate everything the syncer needs; exit 1 if anything is wrong."""
+def check(settings: Settings, config_file: str | None) -> int:
+    """Validate everything the syncer needs, one line per check; exit 1 if anything is wrong."""
     problems = 0
 
     def report(ok: bool, text: str) -> None:
@@ -31,16 +35,23 @@ def check(settings: Settings) -> int:
         problems += not ok
         print(f"  [{OK if ok else BAD}] {text}")
 
-    print("config: valid")
+    print(f"config: {config_file or f'none: defaults (no --config and no ${CONFIG_ENV})'}")
+    overrides = sorted(name for name in os.environ
+                       if name.upper().startswith("ARRSYNC_") and name != CONFIG_ENV)
+    if overrides:
+        print(f"overridden from the environment: {', '.join(overrides)}")
     print(f"mappings ({len(settings.syncer.mappings)}):")
     guard = DestinationGuard(settings.syncer.free_space_margin)
     for mapping in settings.syncer.mappings:
         print(f"- {mapping.name}: {mapping.arr_path} -> {mapping.source} -> {mapping.dest}")
-        report(os.access(mapping.source, os.R_OK | os.X_OK),
-               f"source {mapping.source} exists and is readable")
         try:
-            guard.check(mapping)
-            report(True, f"destination {mapping.dest} is ready (mount, anchors, writable)")
+            guard.check_source(mapping)
+            report(True, f"source {mapping.source} is readable")
+        except DestinationNotReady as exc:
+            report(False, str(exc))
+        try:
+            mount = guard.check_dest(mapping)
+            report(True, f"destination {mapping.dest} is writable, on {mount}")
         except DestinationNotReady as exc:
             report(False, str(exc))
     if not settings.syncer.mappings:
@@ -54,10 +65,10 @@ def check(settings: Settings) -> int:
     report(bool(rsync), f"rsync: {version or 'not found: install the rsync package'}")
     mqtt = MqttConnection(settings.mqtt, "check", announce=False)
     mqtt.start()
-    reached = mqtt.wait_connected(5)
+    problem = mqtt.connection_problem(5)
     mqtt.stop()
-    report(reached, f"broker {settings.mqtt.host}:{settings.mqtt.port} "
-                    f"{'reachable' if reached else 'not reachable or refused the login'}")
+    report(problem is None, problem or f"broker {settings.mqtt.host}:{settings.mqtt.port} "
+                                       "accepted the login")
     print("all good" if not problems else f"{problems} problem(s)")
     return 1 if problems else 0
 
@@ -129,25 +140,40 @@ def _run_requests(settings: Settings, requests: list[dict[str, Any]], timeout: f
     mqtt.on_message(on_message)
     mqtt.subscribe(mqtt.topics.all_sync_states)
     mqtt.start()
-    if not mqtt.wait_connected(10):
-        print(f"cannot reach the broker at {settings.mqtt.host}:{settings.mqtt.port}")
+    problem = mqtt.connection_problem(10)
+    if problem:
+        print(problem)
         mqtt.stop()
         return 2
+    topic = mqtt.topics.sync_request
     for request_id, request in request_ids.items():
-        published = threading.Event()
+        answered = threading.Event()
+        refused: list[ReasonCode] = []
 
-        def sent(ok: bool, event: threading.Event = published) -> None:
+        def sent(ok: bool, event: threading.Event = answered) -> None:
             event.set()
 
-        mqtt.publish(mqtt.topics.sync_request, json.dumps({**request, "id": request_id}),
-                     on_done=sent)
-        published.wait(10)
+        mqtt.publish(topic, json.dumps({**request, "id": request_id}), on_done=sent,
+                     on_refused=refused.append)
+        answered.wait(10)
+        if refused:
+            print(_refusal(settings, topic, refused[0]))
+            mqtt.stop()
+            return 2
     finished = done.wait(timeout)
     mqtt.stop()
     if not finished:
         print(f"no result within {timeout:.0f}s; is arrsync-syncer running?")
         return 2
     return 1 if any(r.state is JobState.FAILED for r in results.values()) else 0
+
+
+def _refusal(settings: Settings, topic: str, reason: ReasonCode) -> str:
+    if reason.value == NOT_AUTHORIZED:
+        user = settings.mqtt.username or "(anonymous)"
+        return (f"the broker refused: user {user} may not publish to {topic} "
+                "(use the trigger user)")
+    return f"the broker refused the request on {topic}: {reason.getName()}"
 
 
 def list_jobs(settings: Settings, *, failed: bool, held: bool, limit: int) -> int:

@@ -65,6 +65,20 @@ def refused_job(trigger: str | None, app: str | None, title: str | None, refusal
                max_attempts=0, error=refusal.reason, created_at=now, updated_at=now)
 
 
+def retry_refusal(job_id: str, job: Job | None) -> str:
+    """Why a retry request cannot run `job_id`: it is not there, not failed, or was refused
+    before it began (its path is under no mapping, so it never had anything to retry)."""
+    if job is None:
+        return f"there is no job {job_id!r}; `arrsync-syncer jobs --failed` lists failed jobs"
+    if job.state is not JobState.FAILED:
+        return f"job {job_id} is {job.state.value}, not failed: only a failed job can be retried"
+    if not job.mapping:
+        return (f"job {job_id} was refused before it began ({job.error}), so it cannot be "
+                "retried; a new request with a path under a mapping can (`arrsync-syncer "
+                "explain PATH` shows how a path maps)")
+    return f"the mapping {job.mapping!r} of job {job_id} is no longer configured"
+
+
 def _covered(path: str, claimed: dict[str, str]) -> str | None:
     """The job that already has `path`, itself or a folder above it."""
     if path in claimed:

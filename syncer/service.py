@@ -31,6 +31,7 @@ from syncer.plan import (
     job_for_request,
     jobs_for_event,
     refused_job,
+    retry_refusal,
 )
 from syncer.recycle import BinKeeper
 from syncer.status import StatusReporter
@@ -152,6 +153,9 @@ class SyncerService:
             self._import(envelope)
         elif envelope.kind in MIRRORED:
             self._mirror(envelope)
+        elif envelope.kind is EventKind.IMPORT:
+            log.warning("%s %s %r lists no files: nothing to sync", envelope.app, envelope.event,
+                        envelope.title)
         else:
             log.debug("ignoring %s %s: not an import", envelope.app, envelope.event)
 
@@ -184,6 +188,9 @@ class SyncerService:
         if not self.store.add(envelope.id, [*jobs, *failed], now):
             log.info("event %s was already handled; ignoring the repeat", envelope.id)
             return
+        for refusal in refusals:
+            log.warning("%s import %r not synced: %s", envelope.app, envelope.title,
+                        refusal.reason)
         self._announce([*jobs, *failed])
 
     def _mirror(self, envelope: EventEnvelope) -> None:
@@ -211,7 +218,7 @@ class SyncerService:
             verb, job_id = about_job
             if verb == "retry" and self.engine.retry(job_id) is None:
                 self._refuse(request_id, job_id,
-                             f"there is no failed job (or job on hold) {job_id!r} to retry", now)
+                             retry_refusal(job_id, self.store.get(job_id)), now)
             elif verb == "dismiss" and self.engine.dismiss(job_id) is None:
                 self._refuse(request_id, job_id, f"there is no job on hold {job_id!r} to dismiss",
                              now)

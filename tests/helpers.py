@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from tools.localbroker import CONFIG_DIR, LocalBroker
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -163,3 +168,31 @@ def publish_import(port: int, base_topic: str, event_id: str, paths: list[str],
                    title: str | None = None, **payload: Any) -> None:
     mosquitto_pub(port, f"{base_topic}/events/radarr/Download",
                   import_envelope(event_id, paths, title, **payload))
+
+
+@contextmanager
+def tmpfs_mounted(path: Path, name: str = "arrsync-share") -> Iterator[Path]:
+    """A real tmpfs mounted at `path`, like a share (needs root, as CI has); then unmounted."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", name, str(path)], check=True,
+                   timeout=10)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=True, timeout=10)
+
+
+def secured_broker(folder: Path, users: dict[str, str]) -> LocalBroker:
+    """A started Mosquitto as in production: logins required (these users, hashed by the
+    real mosquitto_passwd) and the project's ACL, written for the base topic `arrsync`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    passwd, acl = folder / "passwd", folder / "acl"
+    shutil.copyfile(CONFIG_DIR / "acl", acl)
+    for user, password in users.items():
+        create = [] if passwd.exists() else ["-c"]
+        subprocess.run(["mosquitto_passwd", "-b", *create, str(passwd), user, password],
+                       check=True, capture_output=True, timeout=10)
+    passwd.chmod(0o600)
+    broker = LocalBroker(folder / "data", password_file=passwd, acl_file=acl)
+    broker.start()
+    return broker

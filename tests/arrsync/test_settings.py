@@ -69,7 +69,13 @@ def test_config_env_variable_names_the_file(tmp_path: Path,
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("mqtt:\n  hots: x\n", "mqtt.hots: Extra inputs are not permitted"),
+        ("mqtt:\n  hots: x\n", "unknown key `mqtt.hots` (did you mean `host`?)"),
+        ("syncer:\n  worker: 3\n", "unknown key `syncer.worker` (did you mean `workers`?)"),
+        ("mqt:\n  host: x\n", "unknown key `mqt` (did you mean `mqtt`?)"),
+        ("syncer:\n  mappings:\n    - {name: a, arr_path: /m, source: /s, dest: /d, "
+         "requre_mount: true}\n",
+         "unknown key `syncer.mappings[0].requre_mount` (did you mean `require_mount`?)"),
+        ("notify:\n  xyzzy: 1\n", "unknown key `notify.xyzzy` (see docs/configuration.md)"),
         ("mqtt:\n  port: many\n", "mqtt.port"),
         ("syncer:\n  workers: 0\n", "syncer.workers"),
         ("- a\n- b\n", "must be a mapping of sections"),

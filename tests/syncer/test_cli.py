@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from syncer.guard import mount_of
 from tests.helpers import MqttWatcher
 from tests.media import MediaTree
-from tests.processes import Process
+from tests.processes import BIN, Process
 from tools.localbroker import LocalBroker
 
 RunCommand = Callable[..., Process]
@@ -41,17 +44,42 @@ def test_check_passes_and_then_names_each_problem(
     config = write_config(broker, syncer={"mappings": media.mappings})
     good = run_command("arrsync-syncer", config, "check")
     assert good.wait(30) == 0, good.output()
-    assert "all good" in good.output()
+    lines = good.output().splitlines()
+    assert lines[0] == f"config: {config}"
+    assert "all good" in lines
     assert "rsync: rsync  version" in good.output()
+    movies = media.mapping("Movies 1080p")
+    assert f"  [ok  ] destination {movies['dest']} is writable, on {mount_of(movies['dest'])}" \
+        in lines
 
     broken = [dict(m, require_mount=True) if m["name"] == "TV 4K" else m for m in media.mappings]
+    Path(movies["source"]).rmdir()  # the source share is away
     config = write_config(broker, mqtt={"port": 1}, syncer={"mappings": broken})
     bad = run_command("arrsync-syncer", config, "check")
     assert bad.wait(30) == 1
-    out = bad.output()
-    assert "[FAIL] destination root" in out and "not a mount point" in out
-    assert "[FAIL] broker 127.0.0.1:1 not reachable" in out
-    assert "2 problem(s)" in out
+    lines = bad.output().splitlines()
+    movie_lines = lines[lines.index(f"- Movies 1080p: /movies -> {movies['source']} -> "
+                                    f"{movies['dest']}") + 1:][:2]
+    assert movie_lines == [  # one FAIL for one problem, and the destination is still checked
+        f"  [FAIL] source root {movies['source']} is not there; is the share mounted?",
+        f"  [ok  ] destination {movies['dest']} is writable, on {mount_of(movies['dest'])}",
+    ]
+    tv4k = media.mapping("TV 4K")["dest"]
+    assert f"  [FAIL] destination root {tv4k} is on the root filesystem" in bad.output()
+    assert "  [FAIL] cannot reach the broker at 127.0.0.1:1" in lines
+    assert lines[-1] == "3 problem(s)"
+
+
+def test_check_without_a_config_file_says_so(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARRSYNC_")}
+    env["ARRSYNC_MQTT__PORT"] = "1"  # not whatever broker this machine runs on 1883
+    done = subprocess.run([str(BIN / "arrsync-syncer"), "check"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[:2] == ["config: none: defaults (no --config and no $ARRSYNC_CONFIG)",
+                         "overridden from the environment: ARRSYNC_MQTT__PORT"]
+    assert "  [FAIL] no mappings configured: nothing would be synced" in lines
 
 
 def test_trigger_prints_the_result(broker: LocalBroker, write_config: WriteConfig,

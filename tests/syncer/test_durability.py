@@ -4,14 +4,10 @@ and real rsync: nothing lost, nothing copied twice, nothing half-done in sight."
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from syncer.rsync import PARTIAL_DIR
 from tests.helpers import MqttWatcher, publish_import, wait_until
@@ -129,35 +125,6 @@ def test_duplicate_deliveries_copy_once_and_succeed_once(
     assert "already synced" in skipped["error"]
     assert len(watcher.on("/sync/succeeded")) == len(files)
     assert len(watcher.on("/sync/queued")) == len(files)  # "dup" queued once
-
-
-def test_destination_that_is_not_a_mount_holds_then_proceeds(
-    broker: LocalBroker, write_config: WriteConfig, run_command: RunCommand,
-    media: MediaTree, base_topic: str,
-) -> None:
-    mappings = [dict(m, require_mount=True) if m["name"] == "Movies 1080p" else m
-                for m in media.mappings]
-    config = write_config(broker, syncer={"mappings": mappings, "guard_interval": 0.2})
-    dest_root = Path(media.mapping("Movies 1080p")["dest"])
-    movie = "/movies/Mounted (2020)/Mounted.mkv"
-    media.put(movie, b"content")
-    with MqttWatcher(broker.port, [f"{base_topic}/#"]) as watcher:
-        start_syncer(run_command, config, watcher)
-        publish_import(broker.port, base_topic, "m", [movie])
-        held = watcher.wait_for("/sync/retrying")[0].json()
-        assert "not a mount point" in held["error"]
-        assert held["attempt"] == 0  # holding does not spend attempts
-        assert list(dest_root.iterdir()) == []
-        if os.geteuid() != 0:
-            pytest.skip("mounting the destination needs root (CI runs as root)")
-        subprocess.run(["mount", "-t", "tmpfs", "arrsync-test", str(dest_root)], check=True)
-        try:
-            done = watcher.wait_for("/sync/succeeded", timeout=20)[0].json()
-            assert (dest_root / "Mounted (2020)" / "Mounted.mkv").read_bytes() == b"content"
-            assert len(watcher.on("/sync/retrying")) == 1  # one alert, not one per check
-            assert done["attempt"] == 1
-        finally:
-            subprocess.run(["umount", str(dest_root)], check=True)
 
 
 def test_watcher_never_sees_a_partial_file_under_its_final_name(
