@@ -9,13 +9,14 @@ from typing import Any, Protocol
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from arrsync.settings import Settings
 from arrsync.topics import APPS, Topics
 from bridge.arr import ArrPayload
 from bridge.auth import BasicAuth
 from bridge.envelope import build_envelope_json
+from bridge.hints import unknown_url_hint, wrong_method_hint
 from bridge.spool import SpooledEvent
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ def create_app(settings: Settings, publisher: Publisher) -> Flask:
     def webhook(app_name: str) -> tuple[Response, int]:
         app_name = app_name.lower()
         if app_name not in APPS:
+            log.warning("rejected a webhook for the unknown app %r from %s",
+                        app_name[:50], request.remote_addr)
             return _error(404, f"unknown app {app_name!r}; use one of {', '.join(APPS)}")
         try:
             payload, text = parse_webhook(request.get_data(cache=False))
@@ -137,6 +140,22 @@ def create_app(settings: Settings, publisher: Publisher) -> Flask:
         code = exc.code or 500
         if code == 413:
             return _error(413, f"body is larger than {settings.bridge.max_body_bytes} bytes")
+        if code in (404, 405):
+            return _no_route(exc)
         return _error(code, exc.description or exc.name)
+
+    def _no_route(exc: HTTPException) -> tuple[Response, int]:
+        """A URL or method no route takes: say where webhooks go, in the answer and the log."""
+        path = request.path[:200]
+        if isinstance(exc, MethodNotAllowed):
+            hint, what = wrong_method_hint(request.method, path), f"{request.method} not allowed"
+        else:
+            hint, what = unknown_url_hint(path), "no such URL"
+        log.warning("rejected %s %r from %s: %s", request.method, path, request.remote_addr,
+                    hint)
+        response = jsonify(error=f"{what}: {path}", hint=hint)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response, exc.code or 404
 
     return app
