@@ -112,6 +112,22 @@ def wait_until_online(settings: Settings, timeout: float = 30) -> bool:
         watcher.stop()
 
 
+def shown(path: Path) -> str:
+    """A path as short as it can be typed from here."""
+    try:
+        return shlex.quote(str(path.resolve().relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(path))
+
+
+def manual_sync_command(settings: Settings, path: str) -> str:
+    mqtt = settings.mqtt
+    login = f" -u {shlex.quote(mqtt.username)} -P '…'" if mqtt.username else ""
+    topic = f"{mqtt.base_topic}/sync/request"
+    return (f"mosquitto_pub -h {mqtt.host} -p {mqtt.port}{login} -q 1 -t {shlex.quote(topic)} "
+            f"-m {shlex.quote(path)}")
+
+
 def forward(name: str, stream: IO[bytes]) -> None:
     for line in iter(stream.readline, b""):
         sys.stdout.write(f"{name:>8} | {line.decode(errors='replace')}")
@@ -149,6 +165,11 @@ def main() -> int:
     say("watch the topics:")
     print(f"  mosquitto_sub -h {mqtt.host} -p {mqtt.port} -v -t {shlex.quote(base + '/#')}",
           flush=True)
+    if not user_config:
+        say("ask for a manual sync of the demo movie (as the arr sees it):")
+        print(f"  {manual_sync_command(settings, f'/movies/{DEMO_MOVIE}')}", flush=True)
+    say("list the jobs:")
+    print(f"  {shown(BIN / 'arrsync-syncer')} --config {shown(config)} jobs", flush=True)
     say("ready. Ctrl-C stops everything")
 
     stopping = threading.Event()

@@ -3,6 +3,7 @@ mosquitto_sub shows its status."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -32,6 +33,8 @@ def test_make_run_brings_up_a_working_stack(tmp_path: Path) -> None:
                    message="the stack to be ready")
         curl = next(line for line in lines if line.strip().startswith("curl "))
         sub = next(line for line in lines if line.strip().startswith("mosquitto_sub "))
+        pub = next(line for line in lines if line.strip().startswith("mosquitto_pub "))
+        jobs = next(line for line in lines if line.strip().endswith(" jobs"))
         with subprocess.Popen([*shlex.split(sub), "-W", "60"], stdout=subprocess.PIPE,
                               text=True) as watcher:
             seen: list[str] = []
@@ -48,9 +51,20 @@ def test_make_run_brings_up_a_working_stack(tmp_path: Path) -> None:
             wait_until(copied.exists, timeout=30, message="the demo movie at the destination")
             wait_until(lambda: any(line.startswith("arrsync/sync/succeeded ") for line in seen),
                        timeout=30, message="the succeeded status on mosquitto_sub")
+            # The printed manual request syncs the same movie again, as a person would ask.
+            subprocess.run(shlex.split(pub), check=True, timeout=30)
+            wait_until(lambda: any(line.startswith("arrsync/sync/succeeded ")
+                                   and '"app":"manual"' in line.replace(" ", "")
+                                   for line in seen),
+                       timeout=30, message="the manual sync's status on mosquitto_sub")
             watcher.terminate()
+        listed = subprocess.run(shlex.split(jobs), cwd=ROOT, capture_output=True, text=True,
+                                timeout=30, check=True).stdout
+        assert listed.count("succeeded  1/5  Big Buck Bunny (2008)") == 2, listed
         source = tmp_path / "demo" / "synology" / "movies" / "Big Buck Bunny (2008)"
         assert copied.read_bytes() == (source / "Big Buck Bunny (2008).mkv").read_bytes()
+        sample = json.loads((tmp_path / "radarr-import.json").read_text())["movie"]
+        assert sample["title"] == "Big Buck Bunny" and "rabbit" in sample["overview"]
     finally:
         os.killpg(make.pid, signal.SIGINT)
         make.wait(timeout=60)
