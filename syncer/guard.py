@@ -19,6 +19,9 @@ from arrsync.units import human_size, is_within
 from syncer.errors import DestinationNotReady
 
 MOUNTINFO = "/proc/self/mountinfo"
+# In a container, Docker bind-mounts these files from the host's disk: a share's bind mount
+# on that same device is a bare host folder, not the share.
+CONTAINER_FILES = ("/etc/hostname", "/etc/hosts", "/etc/resolv.conf")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Mount:
     fstype: str
     source: str
     device: str        # major:minor of the filesystem
-    is_root_fs: bool   # the filesystem mounted at /, wherever it is mounted
+    is_root_fs: bool   # the filesystem at / (or, in a container, the host's), wherever mounted
 
     def __str__(self) -> str:
         return f"{self.fstype} {self.source} at {self.point}"
@@ -69,13 +72,13 @@ def mount_of(path: str, mountinfo: str = MOUNTINFO) -> Mount:
         mounts = read_mounts(mountinfo)
     except OSError:
         return _mount_by_stat(real)
-    root_devices = [device for point, device, _fs, _src in mounts if point == "/"]
+    tops = {point: device for point, device, _fs, _src in mounts}  # the last one wins
+    root_devices = {tops[point] for point in ("/", *CONTAINER_FILES) if point in tops}
     covering = [m for m in mounts if is_within(real, m[0])]
     if not covering:  # a chroot whose / is not in the table
         return _mount_by_stat(real)
     point, device, fstype, source = max(reversed(covering), key=lambda m: len(m[0]))
-    is_root = point == "/" or (bool(root_devices) and device == root_devices[-1])
-    return Mount(point, fstype, source, device, is_root)
+    return Mount(point, fstype, source, device, point == "/" or device in root_devices)
 
 
 class DestinationGuard:

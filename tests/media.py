@@ -1,4 +1,5 @@
-"""A media tree like the real layout, and the settings a syncer test needs for it."""
+"""A media tree like the real home (arrsync.example.yml), and the settings a syncer test
+needs for it."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 MEDIA_ROOTS = {
     "Movies 1080p": ("/movies", "synology/rs-movies", "unraid/media/Movies"),
-    "Movies 4K": ("/movies4k", "synology/rs-movies4k", "unraid/media/Movies 4K"),
-    "TV 1080p": ("/tv", "synology/rs-tv", "unraid/media/TV"),
-    "TV 4K": ("/tv4k", "synology/rs-tv4k", "unraid/media/TV 4K"),
+    "Movies 4K": ("/movies4k", "synology/rs-4kmedia/4kmovies", "unraid/media/4K Movies"),
+    "TV 1080p": ("/tv", "synology/rs-tv", "unraid/media/TV Shows"),
+    "TV 4K": ("/tv4k", "synology/rs-4kmedia/4ktv", "unraid/media/4K TV Shows"),
     "Music": ("/music", "synology/music", "unraid/media/Music"),
     "Books": ("/books", "synology/books", "unraid/media/Books"),
     "Whisparr": ("/whisparr", "synology/whisparr", "unraid/media/Whisparr"),

@@ -18,7 +18,9 @@ class Mapping(Section):
     source: str = Field(description="The same folder as this host sees it.")
     dest: str = Field(description="Where files are copied to.")
     require_mount: bool = Field(
-        False, description="The destination root must be a mount point, or jobs wait."
+        False,
+        description="The destination must be on a mounted share: the mount at or above dest "
+        "is not the root filesystem; else jobs wait.",
     )
     anchors: list[str] = Field(
         default_factory=list,

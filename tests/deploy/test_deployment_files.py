@@ -32,17 +32,23 @@ import yaml
 from pydantic import BaseModel
 
 from arrsync.config import CONFIG_ENV, load_settings
-from arrsync.settings import BridgeSettings, Mapping, Settings, SyncerSettings
-from tools.localbroker import LocalBroker
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import BridgeSettings, Mapping, MqttSettings, Settings, SyncerSettings
+from tests.helpers import wait_until
+from tools.localbroker import LocalBroker, find_mosquitto, free_port, port_is_open
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+MQTT_PORT_FILE = ROOT / "docker-compose.mqtt-port.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 CONFIG_EXAMPLE = ROOT / "arrsync.example.yml"
 PYPROJECT = ROOT / "pyproject.toml"
 MOSQUITTO_DIR = ROOT / "mosquitto"
+BARE_METAL_CONF = MOSQUITTO_DIR / "mosquitto.bare-metal.conf"
+DEBIAN_MAIN_CONF = ROOT / "tests" / "fixtures" / "mosquitto" / "debian-mosquitto.conf"
+MAKE_PASSWD = MOSQUITTO_DIR / "make-passwd.sh"
 
 APP_SERVICES = {
     "bridge": "arrsync-bridge",
@@ -52,9 +58,9 @@ APP_SERVICES = {
 SECRET_KEYS = {("mqtt", "password"), ("bridge", "password"), ("notify", "urls")}
 MAPPINGS = [
     ("Movies 1080p", "/movies", "/mnt/synology/rs-movies", "/mnt/unraid/media/Movies"),
-    ("Movies 4K", "/movies4k", "/mnt/synology/rs-movies4k", "/mnt/unraid/media/Movies 4K"),
-    ("TV 1080p", "/tv", "/mnt/synology/rs-tv", "/mnt/unraid/media/TV"),
-    ("TV 4K", "/tv4k", "/mnt/synology/rs-tv4k", "/mnt/unraid/media/TV 4K"),
+    ("Movies 4K", "/movies4k", "/mnt/synology/rs-4kmedia/4kmovies", "/mnt/unraid/media/4K Movies"),
+    ("TV 1080p", "/tv", "/mnt/synology/rs-tv", "/mnt/unraid/media/TV Shows"),
+    ("TV 4K", "/tv4k", "/mnt/synology/rs-4kmedia/4ktv", "/mnt/unraid/media/4K TV Shows"),
 ]
 
 
@@ -64,6 +70,11 @@ MAPPINGS = [
 @functools.cache
 def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def compose_mqtt_port() -> dict[str, Any]:
+    return yaml.safe_load(MQTT_PORT_FILE.read_text(encoding="utf-8"))
 
 
 def service(name: str) -> dict[str, Any]:
@@ -241,13 +252,18 @@ def console_scripts() -> dict[str, str]:
         return tomllib.load(f)["project"]["scripts"]
 
 
-def mosquitto_conf() -> dict[str, str]:
-    values = {}
-    for line in (MOSQUITTO_DIR / "mosquitto.conf").read_text().splitlines():
+def conf_lines(path: Path) -> list[tuple[str, str]]:
+    """(option, value) for each line of a Mosquitto config file, comments left out."""
+    lines = []
+    for line in path.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             key, _, value = line.strip().partition(" ")
-            values[key] = value.strip()
-    return values
+            lines.append((key, value.strip()))
+    return lines
+
+
+def mosquitto_conf() -> dict[str, str]:
+    return dict(conf_lines(MOSQUITTO_DIR / "mosquitto.conf"))
 
 
 @pytest.fixture
@@ -290,12 +306,13 @@ def test_compose_has_the_four_services_and_no_obsolete_version_key() -> None:
 
 
 def test_every_compose_variable_is_defined_in_env_example() -> None:
-    used = variables_used(compose())
+    used = variables_used(compose()) | variables_used(compose_mqtt_port())
     assert used, "docker-compose.yml uses no ${VAR}: the secrets would be hard-coded"
     missing = sorted(used - set(env_example()))
     assert not missing, f".env.example does not define {missing}"
     # And with .env.example filled in, everything interpolates (no required one left).
-    interpolate(COMPOSE_FILE.read_text(encoding="utf-8"), filled_env_example())
+    for path in (COMPOSE_FILE, MQTT_PORT_FILE):
+        interpolate(path.read_text(encoding="utf-8"), filled_env_example())
 
 
 def test_env_example_ships_no_secret() -> None:
@@ -328,8 +345,7 @@ def test_each_service_environment_loads_the_example_config(
 ) -> None:
     svc = service(name)
     dotenv = filled_env_example()
-    env = dict(dotenv) if ".env" in str(svc.get("env_file")) else {}
-    env.update({k: interpolate(v, dotenv) for k, v in environment(svc).items()})
+    env = {k: interpolate(v, dotenv) for k, v in environment(svc).items()}
     for key, value in env.items():
         clean_env.setenv(key, value)
 
@@ -347,8 +363,11 @@ def test_each_service_environment_loads_the_example_config(
     # The environment's syncer.state_path must not wipe the file's syncer.mappings.
     assert [m.name for m in settings.syncer.mappings] == [m[0] for m in MAPPINGS]
     for key in env:
-        if (path := settings_field(key)) is not None and key in environment(svc):
-            assert str(secret(value_at(settings, path))) == env[key], key
+        if (path := settings_field(key)) is not None:
+            value = value_at(settings, path)
+            shown = " ".join(secret(v) for v in value) if isinstance(value, list) else \
+                str(secret(value))
+            assert shown == env[key], key
 
 
 def test_the_documented_overrides_in_env_example_parse(clean_env: pytest.MonkeyPatch) -> None:
@@ -400,9 +419,8 @@ def test_app_services_share_image_config_data_and_broker() -> None:
         # The bridge spools while the broker is down; the others need it.
         wanted = "service_started" if name == "bridge" else "service_healthy"
         assert svc["depends_on"]["mosquitto"]["condition"] == wanted
-        assert ".env" in (
-            svc["env_file"] if isinstance(svc["env_file"], list) else [svc["env_file"]]
-        )
+        # Each container gets only what its service lists: no env_file with every secret.
+        assert "env_file" not in svc, f"{name}: an env_file hands it every password"
         assert svc["build"]["context"] == "."
         assert svc["image"] == service("bridge")["image"]
         volumes = volume_entries(svc)
@@ -434,8 +452,14 @@ def test_named_volumes_are_declared() -> None:
 def test_syncer_sees_the_shares_at_host_paths() -> None:
     syncer = service("syncer")
     raw = [v for v in syncer["volumes"] if isinstance(v, str)]
-    assert "/mnt/synology:/mnt/synology:ro" in raw
-    assert "/mnt/unraid:/mnt/unraid" in raw
+    # The share folders are .env variables, with the real home's paths as defaults.
+    assert "${SOURCE_SHARE:-/mnt/synology}:${SOURCE_SHARE:-/mnt/synology}:ro" in raw
+    assert "${DEST_SHARE:-/mnt/unraid}:${DEST_SHARE:-/mnt/unraid}" in raw
+    assert (env_example()["SOURCE_SHARE"], env_example()["DEST_SHARE"]) == (
+        "/mnt/synology", "/mnt/unraid")
+    assert interpolate("${DEST_SHARE:-/mnt/unraid}", {}) == "/mnt/unraid"
+    syncer = {**syncer, "volumes": [interpolate(v, env_example()) if isinstance(v, str) else v
+                                    for v in syncer["volumes"]]}
     binds = [(s, t, ro) for s, t, ro in volume_entries(syncer) if s.startswith("/")]
     assert all(s == t for s, t, _ro in binds), "shares must keep their host paths"
 
@@ -479,6 +503,77 @@ def test_mosquitto_service_matches_the_repository_config() -> None:
     probe = " ".join(healthcheck_words(mosquitto))
     assert "mosquitto_sub" in probe
     assert "$$MQTT_HEALTHCHECK_PASSWORD" in probe, "escape $ from Compose: the shell expands it"
+
+
+# Who gets which secret: a service sees only the variables it needs.
+SECRETS_OF = {
+    "mosquitto": {"MQTT_VIEWER_PASSWORD"},  # its healthcheck logs in as the viewer
+    "bridge": {"MQTT_BRIDGE_PASSWORD", "ARRSYNC_BRIDGE__PASSWORD"},
+    "syncer": {"MQTT_SYNCER_PASSWORD"},
+    "notifier": {"MQTT_NOTIFIER_PASSWORD", "ARRSYNC_NOTIFY__URLS"},
+    "passwd": {f"MQTT_{user}_PASSWORD" for user in
+               ("BRIDGE", "SYNCER", "NOTIFIER", "TRIGGER", "VIEWER")},
+    "cli": {"MQTT_TRIGGER_PASSWORD"},
+}
+
+
+def test_each_service_gets_only_its_own_secrets() -> None:
+    secrets = {n for n in env_example() if re.search(r"PASSWORD|SECRET|TOKEN|URLS", n)}
+    assert set(compose()["services"]) == set(SECRETS_OF)
+    for name, svc in compose()["services"].items():
+        assert variables_used(svc) & secrets == SECRETS_OF[name], name
+
+
+def test_the_broker_port_is_published_only_when_asked() -> None:
+    assert "ports" not in service("mosquitto"), "1883 on the host clashes with a broker there"
+    extra = compose_mqtt_port()
+    assert set(extra["services"]) == {"mosquitto"}
+    assert extra["services"]["mosquitto"]["ports"] == ["${MQTT_PORT:-1883}:1883"]
+    assert env_example()["MQTT_PORT"] == "1883"
+    # The switch is documented in .env.example: Compose reads COMPOSE_FILE from .env.
+    files = env_example_commented()["COMPOSE_FILE"].split(":")
+    assert files == [COMPOSE_FILE.name, MQTT_PORT_FILE.name]
+
+
+def test_the_notifier_can_read_an_apprise_config_file() -> None:
+    mounted = {t: (s, ro) for s, t, ro in volume_entries(service("notifier"))}
+    assert mounted["/config/apprise"] == ("./apprise", True)
+    assert (ROOT / "apprise" / "README.md").is_file()
+    documented = re.findall(r"config_file: (\S+)", (ROOT / "apprise" / "README.md").read_text())
+    assert documented and all(d.startswith("/config/apprise/") for d in documented)
+    assert "apprise/*.yml" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_the_passwd_service_runs_the_script_with_the_broker_image() -> None:
+    passwd = service("passwd")
+    assert passwd["image"] == service("mosquitto")["image"]
+    assert passwd["profiles"] == ["setup"], "`docker compose up` must not run it"
+    words = passwd["entrypoint"]
+    assert words[:2] == ["sh", f"/mosquitto/config/{MAKE_PASSWD.name}"]
+    assert words[2:] == ["/mosquitto/config/passwd", "1883:1883"]  # the uid of the image
+    assert ("./mosquitto", "/mosquitto/config", False) in volume_entries(passwd)
+    assert set(environment(passwd)) == SECRETS_OF["passwd"]
+
+
+def test_the_cli_service_asks_as_the_trigger_user_with_its_own_client_id() -> None:
+    cli = service("cli")
+    env = environment(cli)
+    assert env["ARRSYNC_MQTT__USERNAME"] == "trigger"
+    assert env["ARRSYNC_SYNCER__CLIENT_ID"] != SyncerSettings.model_fields["client_id"].default
+    assert cli["profiles"] == ["tools"]
+    assert command_words(cli)[0] == "arrsync-syncer"
+
+
+def test_the_bare_metal_config_is_the_docker_one_with_debian_paths() -> None:
+    docker, bare = conf_lines(MOSQUITTO_DIR / "mosquitto.conf"), conf_lines(BARE_METAL_CONF)
+    debian = {key for key, _value in conf_lines(DEBIAN_MAIN_CONF)}
+    paths = {"password_file", "acl_file"}
+    # Everything else is the same, except what Debian's main file already sets.
+    assert [line for line in bare if line[0] not in paths] == \
+        [line for line in docker if line[0] not in paths | debian]
+    assert dict(bare)["password_file"] == "/etc/mosquitto/arrsync/passwd"
+    assert dict(bare)["acl_file"] == "/etc/mosquitto/arrsync/acl"
+    assert not debian & {key for key, _value in bare}, "an option Debian's file sets already"
 
 
 # -- the healthchecks, run for real -----------------------------------------------------------
@@ -598,6 +693,96 @@ def test_mosquitto_healthcheck_logs_in(broker_folder: Path) -> None:
     finally:
         broker.stop()
     assert run("right") != 0, "healthy with the broker stopped"
+
+
+# -- the broker's set-up, run for real --------------------------------------------------------
+
+
+def run_make_passwd(target: Path, owner: str | None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **{
+        name: value for name, value in filled_env_example().items() if name.startswith("MQTT_")}}
+    return subprocess.run(["sh", str(MAKE_PASSWD), str(target), *([owner] if owner else [])],
+                          env=env, capture_output=True, text=True, timeout=30, check=False)
+
+
+def logins(port: int) -> dict[str, str | None]:
+    """For each user of .env.example: None when the broker accepts its password."""
+    dotenv, answers = filled_env_example(), {}
+    for user in ("bridge", "syncer", "notifier", "trigger", "viewer"):
+        mqtt = MqttSettings(host="127.0.0.1", port=port, username=user,
+                            password=dotenv[f"MQTT_{user.upper()}_PASSWORD"])
+        connection = MqttConnection(mqtt, "check", announce=False)
+        connection.start()
+        answers[user] = connection.connection_problem(10)
+        connection.stop()
+    return answers
+
+
+def test_make_passwd_writes_every_user_the_broker_then_accepts(broker_folder: Path) -> None:
+    passwd = broker_folder / "passwd"
+    done = run_make_passwd(passwd, None)
+    assert done.returncode == 0, done.stderr
+    assert passwd.stat().st_mode & 0o777 == 0o600
+    shutil.copyfile(MOSQUITTO_DIR / "acl", broker_folder / "acl")
+    broker = LocalBroker(broker_folder / "data", password_file=passwd,
+                         acl_file=broker_folder / "acl")
+    broker.start()
+    try:
+        assert logins(broker.port) == dict.fromkeys(
+            ["bridge", "syncer", "notifier", "trigger", "viewer"])
+    finally:
+        broker.stop()
+    # An empty password stops it before the old file is touched.
+    before = passwd.read_bytes()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MQTT_BRIDGE_PASSWORD": "x"}
+    empty = subprocess.run(["sh", str(MAKE_PASSWD), str(passwd)], env=env, capture_output=True,
+                           text=True, timeout=30, check=False)
+    assert empty.returncode == 1
+    assert "MQTT_SYNCER_PASSWORD is empty: set it in .env" in empty.stderr
+    assert passwd.read_bytes() == before
+
+
+def test_the_bare_metal_config_runs_under_debians_main_config(broker_folder: Path) -> None:
+    """Debian's stock mosquitto.conf with our conf.d file, installed as its header says
+    (paths moved below a temporary root), started as root: it drops to `mosquitto`."""
+    root = broker_folder
+
+    def moved(text: str) -> str:
+        for path in ("/etc/mosquitto/", "/var/lib/mosquitto/", "/run/mosquitto/",
+                     "/var/log/mosquitto/"):
+            text = text.replace(path, f"{root}{path}")
+        return text
+    port = free_port()
+    etc = root / "etc" / "mosquitto"
+    (etc / "conf.d").mkdir(parents=True)
+    (etc / "arrsync").mkdir()
+    (etc / "mosquitto.conf").write_text(moved(DEBIAN_MAIN_CONF.read_text()))
+    (etc / "conf.d" / "arrsync.conf").write_text(
+        moved(BARE_METAL_CONF.read_text()).replace("\nlistener 1883\n",
+                                                   f"\nlistener {port} 127.0.0.1\n"))
+    shutil.copyfile(MOSQUITTO_DIR / "acl", etc / "arrsync" / "acl")
+    done = run_make_passwd(etc / "arrsync" / "passwd", "mosquitto:mosquitto")
+    assert done.returncode == 0, done.stderr
+    account = pwd.getpwnam("mosquitto")
+    for folder in ("var/lib/mosquitto", "run/mosquitto", "var/log/mosquitto"):
+        (root / folder).mkdir(parents=True)
+        os.chown(root / folder, account.pw_uid, account.pw_gid)
+    for path in (root / "etc", etc, etc / "arrsync", etc / "conf.d"):
+        path.chmod(0o755)
+    broker = subprocess.Popen([find_mosquitto(), "-c", str(etc / "mosquitto.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: port_is_open(port) or broker.poll() is not None, timeout=10,
+                   message="the broker to listen")
+        assert broker.poll() is None, broker.stderr.read().decode() if broker.stderr else ""
+        assert set(logins(port).values()) == {None}
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)
+        if broker.stderr:
+            broker.stderr.close()
+    log = (root / "var/log/mosquitto/mosquitto.log").read_text()
+    assert "Opening ipv4 listen socket on port" in log and "Error" not in log, log
 
 
 # -- Dockerfile and .dockerignore -------------------------------------------------------------

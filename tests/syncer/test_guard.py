@@ -26,6 +26,12 @@ MOUNTINFO = """\
 43 27 254:0 /srv/bare /mnt/bind rw - ext4 /dev/vda rw
 44 40 0:53 / /mnt/unraid rw - tmpfs over rw
 """
+IN_A_CONTAINER = """\
+600 500 0:60 / / rw,relatime - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/X
+610 600 254:0 /var/lib/docker/containers/abc/hostname /etc/hostname rw - ext4 /dev/vda rw
+611 600 254:0 /mnt/unraid /mnt/unraid rw - ext4 /dev/vda rw
+612 600 0:50 / /mnt/synology ro - nfs4 syno:/volume1 ro
+"""
 
 
 @pytest.mark.parametrize(("path", "point", "fstype", "is_root_fs"), [
@@ -35,11 +41,17 @@ MOUNTINFO = """\
     ("/mnt/synology/rs-4kmedia/4kmovies", "/mnt/synology/rs-4kmedia", "nfs4", False),
     ("/mnt/synology/rs-movies", "/", "ext4", True),
     ("/mnt/bind/Movies", "/mnt/bind", "ext4", True),  # a bind mount of the root disk
+    # Docker: the syncer's bind of /mnt/unraid while the host's share was not mounted is a
+    # folder on the host's disk, the disk that holds the container's /etc/hostname.
+    ("container:/mnt/unraid/media/Movies", "/mnt/unraid", "ext4", True),
+    ("container:/mnt/synology/rs-movies", "/mnt/synology", "nfs4", False),
+    ("container:/opt/data", "/", "overlay", True),
 ])
 def test_the_mount_at_or_above_a_path(tmp_path: Path, path: str, point: str, fstype: str,
                                       is_root_fs: bool) -> None:
     table = tmp_path / "mountinfo"
-    table.write_text(MOUNTINFO)
+    table.write_text(IN_A_CONTAINER if path.startswith("container:") else MOUNTINFO)
+    path = path.removeprefix("container:")
     mount = mount_of(path, str(table))
     assert (mount.point, mount.fstype, mount.is_root_fs) == (point, fstype, is_root_fs)
 

@@ -15,12 +15,12 @@ from syncer.mapping import PathMapper, PathRefused
 MAPPINGS = [
     Mapping(name="Movies 1080p", arr_path="/movies", source="/mnt/synology/rs-movies",
             dest="/mnt/unraid/media/Movies"),
-    Mapping(name="Movies 4K", arr_path="/movies4k", source="/mnt/synology/rs-movies4k",
-            dest="/mnt/unraid/media/Movies 4K"),
+    Mapping(name="Movies 4K", arr_path="/movies4k", source="/mnt/synology/rs-4kmedia/4kmovies",
+            dest="/mnt/unraid/media/4K Movies"),
     Mapping(name="Kids", arr_path="/movies/kids", source="/mnt/synology/kids",
             dest="/mnt/unraid/media/Kids"),
     Mapping(name="TV 1080p", arr_path="/tv", source="/mnt/synology/rs-tv",
-            dest="/mnt/unraid/media/TV"),
+            dest="/mnt/unraid/media/TV Shows"),
 ]
 mapper = PathMapper(MAPPINGS)
 
@@ -30,15 +30,15 @@ mapper = PathMapper(MAPPINGS)
     [
         ("/movies/Dune (2021)/Dune.mkv", "Movies 1080p",
          "/mnt/unraid/media/Movies/Dune (2021)/Dune.mkv"),
-        ("/movies4k/Dune (2021)", "Movies 4K", "/mnt/unraid/media/Movies 4K/Dune (2021)"),
+        ("/movies4k/Dune (2021)", "Movies 4K", "/mnt/unraid/media/4K Movies/Dune (2021)"),
         ("/movies/kids/Up (2009)", "Kids", "/mnt/unraid/media/Kids/Up (2009)"),
         ("/movies/kidsstuff/x.mkv", "Movies 1080p", "/mnt/unraid/media/Movies/kidsstuff/x.mkv"),
         ("/mnt/synology/rs-movies/Dune (2021)", "Movies 1080p",
          "/mnt/unraid/media/Movies/Dune (2021)"),
-        ("/mnt/synology/rs-movies4k/Dune (2021)/", "Movies 4K",
-         "/mnt/unraid/media/Movies 4K/Dune (2021)"),
-        ("//tv///Show/./Season 1/", "TV 1080p", "/mnt/unraid/media/TV/Show/Season 1"),
-        ("/tv", "TV 1080p", "/mnt/unraid/media/TV"),
+        ("/mnt/synology/rs-4kmedia/4kmovies/Dune (2021)/", "Movies 4K",
+         "/mnt/unraid/media/4K Movies/Dune (2021)"),
+        ("//tv///Show/./Season 1/", "TV 1080p", "/mnt/unraid/media/TV Shows/Show/Season 1"),
+        ("/tv", "TV 1080p", "/mnt/unraid/media/TV Shows"),
     ],
 )
 def test_paths_map_by_longest_whole_component_prefix(path: str, mapping: str,
