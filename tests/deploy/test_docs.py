@@ -74,3 +74,13 @@ def test_the_readme_is_a_first_read_that_links_every_docs_page() -> None:
     assert "make run" in README and "make test" in README
     for page in sorted((ROOT / "docs").glob("*.md")):
         assert f"(docs/{page.name})" in README, f"README does not link docs/{page.name}"
+
+
+def test_the_readme_mapping_table_is_the_example_config() -> None:
+    from arrsync.config import load_settings
+
+    example = load_settings(ROOT / "arrsync.example.yml").syncer.mappings
+    assert len(example) == 4
+    for m in example:
+        row = f"| {m.name} | `{m.arr_path}` | `{m.source}` | `{m.dest}` |"
+        assert row in README, f"README's mapping table lacks {row}"
