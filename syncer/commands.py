@@ -18,7 +18,7 @@ from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.wire import FINISHED, JobState, JobStatus
 from syncer.errors import DestinationNotReady
-from syncer.guard import DestinationGuard
+from syncer.guard import DestinationGuard, mount_of
 from syncer.mapping import PathMapper, PathRefused
 from syncer.store import JobStore
 
@@ -50,8 +50,8 @@ def check(settings: Settings, config_file: str | None) -> int:
         except DestinationNotReady as exc:
             report(False, str(exc))
         try:
-            mount = guard.check_dest(mapping)
-            report(True, f"destination {mapping.dest} is writable, on {mount}")
+            guard.check_dest(mapping)
+            report(True, f"destination {mapping.dest} is writable, on {mount_of(mapping.dest)}")
         except DestinationNotReady as exc:
             report(False, str(exc))
     if not settings.syncer.mappings:

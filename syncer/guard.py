@@ -101,13 +101,11 @@ class DestinationGuard:
                 raise DestinationNotReady(
                     f"anchor file {anchor} is missing in {mapping.source}; is the share mounted?")
 
-    def check_dest(self, mapping: Mapping) -> Mount:
-        """Check the destination root; returns the mount it is on."""
+    def check_dest(self, mapping: Mapping) -> None:
         if not os.path.isdir(mapping.dest):
             raise DestinationNotReady(
                 f"destination root {mapping.dest} does not exist; is the share mounted?")
-        mount = mount_of(mapping.dest)
-        if mapping.require_mount and mount.is_root_fs:
+        if mapping.require_mount and (mount := mount_of(mapping.dest)).is_root_fs:
             raise DestinationNotReady(
                 f"destination root {mapping.dest} is on the root filesystem ({mount}), "
                 "not on a mounted share (require_mount: true); is the share mounted?"
@@ -118,7 +116,6 @@ class DestinationGuard:
                     f"anchor file {anchor} is missing in {mapping.dest}; is the share mounted?")
         if not os.access(mapping.dest, os.W_OK | os.X_OK):
             raise DestinationNotReady(f"destination root {mapping.dest} is not writable")
-        return mount
 
     def check_space(self, mapping: Mapping, incoming: int) -> None:
         stats = os.statvfs(mapping.dest)

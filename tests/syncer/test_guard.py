@@ -67,17 +67,18 @@ def test_one_mount_above_every_destination_passes(tmp_path: Path) -> None:
     with tmpfs_mounted(tmp_path / "unraid") as unraid:
         dest = unraid / "media" / "Movies"
         dest.mkdir(parents=True)
-        mount = DestinationGuard(0).check_dest(mapping(dest, source))
+        DestinationGuard(0).check(mapping(dest, source))
+        mount = mount_of(str(dest))
         assert (mount.point, mount.fstype, mount.source) == (str(unraid), "tmpfs",
                                                              "arrsync-share")
-        DestinationGuard(0).check(mapping(dest, source))
 
 
 def test_one_mount_per_share_passes_with_a_space_in_its_name(tmp_path: Path) -> None:
     source = tmp_path / "synology" / "rs-4kmedia" / "4kmovies"
     source.mkdir(parents=True)
     with tmpfs_mounted(tmp_path / "unraid" / "media" / "4K Movies") as dest:
-        mount = DestinationGuard(0).check_dest(mapping(dest, source))
+        DestinationGuard(0).check(mapping(dest, source))
+        mount = mount_of(str(dest))
         assert mount.point == str(dest) and not mount.is_root_fs
 
 
