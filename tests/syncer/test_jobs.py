@@ -56,7 +56,7 @@ def test_manual_trigger_with_mosquitto_pub(message: str, settings: Settings, sta
         ("/srv/elsewhere/file.mkv", "under no mapping"),
         ('{"nope": 1}', '"path"'),
         ("{broken", "not valid JSON"),
-        ('{"retry": "no-such-job"}', "no failed job"),
+        ('{"retry": "no-such-job"}', "there is no job 'no-such-job'"),
     ],
 )
 def test_refused_requests_fail_with_a_reason_and_copy_nothing(
