@@ -148,7 +148,7 @@ class MqttConnection:
         """
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         log.debug("publish %s (mid %s, %d bytes)", topic, info.mid, len(payload))
-        callback = _answer(on_done, on_refused)
+        callback = self._answer(topic, on_done, on_refused)
         with self._lock:
             early = self._early.pop(info.mid, None)
             if early is None:
@@ -159,6 +159,18 @@ class MqttConnection:
 
     def ack(self, mid: int, qos: int) -> None:
         self._client.ack(mid, qos)
+
+    def _answer(self, topic: str, on_done: Delivered | None, on_refused: Refused | None) -> Answer:
+        """What to do with the broker's answer to one publish."""
+        def answer(reason_code: ReasonCode) -> None:
+            if reason_code.is_failure:
+                log.error("the broker refused the publish to %s by user %s: %s", topic,
+                          self.settings.username or "(anonymous)", reason_code)
+                if on_refused:
+                    on_refused(reason_code)
+            if on_done:
+                on_done(not reason_code.is_failure)
+        return answer
 
     # -- paho callbacks (network thread: never block, never raise) -------------------------
     def _on_connect(self, client, userdata, flags, reason_code: ReasonCode, properties) -> None:
@@ -184,8 +196,6 @@ class MqttConnection:
             log.warning("lost the broker connection (%s); reconnecting", reason_code)
 
     def _on_publish(self, client, userdata, mid: int, reason_code: ReasonCode, properties) -> None:
-        if reason_code.is_failure:
-            log.error("broker rejected publish %s: %s", mid, reason_code)
         with self._lock:
             callback = self._waiting.pop(mid, None)
             if callback is None:
@@ -207,10 +217,3 @@ class MqttConnection:
             log.exception("handling a message on %s failed", message.topic)
 
 
-def _answer(on_done: Delivered | None, on_refused: Refused | None) -> Answer:
-    def answer(reason_code: ReasonCode) -> None:
-        if reason_code.is_failure and on_refused:
-            on_refused(reason_code)
-        if on_done:
-            on_done(not reason_code.is_failure)
-    return answer

@@ -1,0 +1,79 @@
+"""The MQTT connection reports the broker's refusals: a login (CONNACK) and a publish the ACL
+forbids (a v5 PUBACK with 0x87, which only on_publish sees), in words and in the log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from paho.mqtt.reasoncodes import ReasonCode
+
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import MqttSettings
+from tests.helpers import secured_broker
+from tools.localbroker import LocalBroker
+
+USERS = {"viewer": "viewer-Secret-5", "trigger": "trigger-Secret-4"}
+
+
+@pytest.fixture(scope="module")
+def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    broker = secured_broker(tmp_path_factory.mktemp("secured"), USERS)
+    yield broker
+    broker.stop()
+
+
+def connect(broker: LocalBroker, user: str, password: str) -> MqttConnection:
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, username=user, password=password)
+    connection = MqttConnection(settings, "test", announce=False)
+    connection.start()
+    return connection
+
+
+@pytest.mark.parametrize(("user", "allowed"), [("viewer", False), ("trigger", True)])
+def test_a_publish_the_acl_forbids_is_reported(acl_broker: LocalBroker, user: str,
+                                               allowed: bool,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    connection = connect(acl_broker, user, USERS[user])
+    try:
+        assert connection.connection_problem(10) is None
+        answered = threading.Event()
+        outcome: list[bool] = []
+        refused: list[ReasonCode] = []
+        with caplog.at_level(logging.ERROR, logger="arrsync.mqtt"):
+            connection.publish("arrsync/sync/request", "/movies/x", on_refused=refused.append,
+                               on_done=lambda ok: (outcome.append(ok), answered.set()))
+            assert answered.wait(10)
+    finally:
+        connection.stop()
+    assert outcome == [allowed]
+    assert [(r.value, r.getName()) for r in refused] == ([] if allowed else
+                                                        [(0x87, "Not authorized")])
+    logged = [r.getMessage() for r in caplog.records]
+    refusal = "the broker refused the publish to arrsync/sync/request by user viewer: " \
+              "Not authorized"
+    assert (refusal in logged) is not allowed
+
+
+def test_a_refused_login_is_told_apart_from_an_unreachable_broker(
+    acl_broker: LocalBroker, tmp_path: Path,
+) -> None:
+    connection = connect(acl_broker, "viewer", "wrong")
+    try:
+        problem = connection.connection_problem(10)
+    finally:
+        connection.stop()
+    assert problem == (f"the broker at 127.0.0.1:{acl_broker.port} refused the login as user "
+                       "viewer: Not authorized (check mqtt.username and mqtt.password)")
+    nobody = LocalBroker(tmp_path / "unused")  # a free port nobody listens on
+    connection = MqttConnection(MqttSettings(host="127.0.0.1", port=nobody.port), "test",
+                                announce=False)
+    connection.start()
+    try:
+        assert connection.connection_problem(2) == \
+            f"cannot reach the broker at 127.0.0.1:{nobody.port}"
+    finally:
+        connection.stop()
