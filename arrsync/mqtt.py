@@ -24,8 +24,7 @@ from arrsync.topics import Topics
 log = logging.getLogger(__name__)
 
 Delivered = Callable[[bool], None]
-Refused = Callable[[ReasonCode], None]
-Answer = Callable[[ReasonCode], None]  # the broker's PUBACK reason code for one publish
+Answer = Callable[[ReasonCode], None]  # takes the broker's reason code for one publish
 MessageHandler = Callable[[paho.MQTTMessage], None]
 
 SESSION_EXPIRY_S = 30 * 24 * 3600  # a durable session outlives a month-long outage
@@ -139,7 +138,7 @@ class MqttConnection:
         qos: int = 1,
         retain: bool = False,
         on_done: Delivered | None = None,
-        on_refused: Refused | None = None,
+        on_refused: Answer | None = None,
     ) -> int:
         """Publish; `on_done(ok)` runs on the network thread once the broker answered, after
         `on_refused(reason)` when the broker refused it (a v5 PUBACK failure: 0x87 is the ACL).
@@ -160,7 +159,7 @@ class MqttConnection:
     def ack(self, mid: int, qos: int) -> None:
         self._client.ack(mid, qos)
 
-    def _answer(self, topic: str, on_done: Delivered | None, on_refused: Refused | None) -> Answer:
+    def _answer(self, topic: str, on_done: Delivered | None, on_refused: Answer | None) -> Answer:
         """What to do with the broker's answer to one publish."""
         def answer(reason_code: ReasonCode) -> None:
             if reason_code.is_failure:
@@ -215,5 +214,3 @@ class MqttConnection:
             self._handler(message)
         except Exception:
             log.exception("handling a message on %s failed", message.topic)
-
-
