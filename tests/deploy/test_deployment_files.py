@@ -537,11 +537,12 @@ def test_the_broker_port_is_published_only_when_asked() -> None:
 
 def test_the_notifier_can_read_an_apprise_config_file() -> None:
     mounted = {t: (s, ro) for s, t, ro in volume_entries(service("notifier"))}
-    assert mounted["/config/apprise"] == ("./apprise", True)
-    assert (ROOT / "apprise" / "README.md").is_file()
-    documented = re.findall(r"config_file: (\S+)", (ROOT / "apprise" / "README.md").read_text())
+    assert mounted["/config/apprise"] == ("./apprise-config", True)
+    readme = ROOT / "apprise-config" / "README.md"
+    assert readme.is_file()
+    documented = re.findall(r"config_file: (\S+)", readme.read_text())
     assert documented and all(d.startswith("/config/apprise/") for d in documented)
-    assert "apprise/*.yml" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "apprise-config/*.yml" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_the_passwd_service_runs_the_script_with_the_broker_image() -> None:

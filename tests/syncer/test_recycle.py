@@ -148,7 +148,7 @@ def test_a_removal_waits_while_the_destination_is_not_mounted(
         post(bridge, "sonarr", episode_delete())
         held = watcher.wait_for("/sync/retrying")[0].json()
     assert (held["action"], held["held"], held["attempt"]) == ("recycle", True, 0)
-    assert "not a mount point" in held["error"]
+    assert "not on a mounted share" in held["error"]
     assert copy.read_bytes() == b"episode"
     assert not media.recycle_bin(EPISODE).exists()
 
