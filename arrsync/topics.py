@@ -15,6 +15,11 @@ def check_publish_topic(topic: str) -> str:
     return topic
 
 
+def audit_level(arr_name: str) -> str:
+    """An arr's name as one topic level: lower case, spaces as '-' ("Radarr 4K" → radarr-4k)."""
+    return "-".join(arr_name.lower().split())
+
+
 @dataclass(frozen=True)
 class Topics:
     base: str = "arrsync"
@@ -42,6 +47,10 @@ class Topics:
     @property
     def syncer_state(self) -> str:
         return f"{self.base}/syncer/state"
+
+    def audit(self, arr_name: str) -> str:
+        """Where the syncer publishes (retained) the last audit of the arr named so."""
+        return check_publish_topic(f"{self.base}/audit/{audit_level(arr_name)}")
 
     def availability(self, component: str) -> str:
         return check_publish_topic(f"{self.base}/{component}/availability")

@@ -83,6 +83,10 @@ class EventEnvelope(BaseModel):
     delete_reason: str | None = Field(
         None, description="file_delete: the arr's deleteReason (manual, upgrade, ...)."
     )
+    replayed: bool = Field(
+        False, description="True when no webhook came: catch-up found the import in the arr's "
+                           "history, and payload is that history record."
+    )
     payload: dict[str, Any] = Field(description="The arr's JSON exactly as received.")
 
     @model_validator(mode="before")
@@ -172,3 +176,20 @@ class JobStatus(BaseModel):
     percent: int | None = Field(None, description="progress only: percent done.")
     bytes_per_s: int | None = Field(None, description="progress only: current speed.")
     eta_s: int | None = Field(None, description="progress only: seconds left.")
+
+
+class AuditSummary(BaseModel):
+    """Published retained by the syncer on `<base>/audit/<arr>` after each audit of an arr."""
+
+    arr: str = Field(description="The arr's name as configured in arrs[].name.")
+    app: str = Field(description="radarr or sonarr.")
+    files: int | None = Field(description="Files the arr lists (null: it could not be read).")
+    present: int | None = Field(description="Files at their destination with the arr's size.")
+    missing: int | None = Field(description="Files not at their destination.")
+    different_size: int | None = Field(
+        description="Files at their destination with another size than the arr's."
+    )
+    unmapped: int | None = Field(description="Files under no mapping (not mirrored).")
+    queued: int = Field(0, description="Syncs of missing files requested by --fix.")
+    error: str | None = Field(None, description="Why the arr could not be read, or null.")
+    at: str = Field(description="When the audit finished, ISO 8601 UTC.")

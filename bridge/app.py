@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from flask import Flask, Response, jsonify, request
@@ -75,7 +76,9 @@ def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
         raise BadRequest("body is nested too deeply") from None
 
 
-def create_app(settings: Settings, publisher: Publisher) -> Flask:
+def create_app(settings: Settings, publisher: Publisher,
+               on_import: Callable[[list[str]], None] | None = None) -> Flask:
+    """`on_import` hears the files of each import accepted (catch-up then skips them)."""
     app = Flask("arrsync-bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.bridge.max_body_bytes
     auth = BasicAuth(settings.bridge.username, settings.bridge.password)
@@ -91,6 +94,8 @@ def create_app(settings: Settings, publisher: Publisher) -> Flask:
             return _error(503, f"the bridge cannot store the event: {exc}")
         log.info("%s %s %s from %s: %s", app_name, payload.event_type,
                  payload.title() or "", payload.instance_name or "?", outcome)
+        if on_import and payload.is_import:
+            on_import([f.path for f in payload.imported_files()])
         return jsonify(status=outcome, id=event_id, topic=topic), (
             200 if outcome == "published" else 202
         )

@@ -12,10 +12,14 @@ from arrsync.wire import EventEnvelope, ImportedFile, RenamedFile, utc_now_iso
 from bridge.arr import ArrPayload
 
 
-def build_envelope_json(app: str, payload: ArrPayload, raw_body: str) -> tuple[str, str]:
-    """The envelope as JSON text with `raw_body` embedded verbatim; returns (id, json)."""
+def build_envelope_json(app: str, payload: ArrPayload, raw_body: str, *,
+                        event_id: str | None = None, replayed: bool = False) -> tuple[str, str]:
+    """The envelope as JSON text with `raw_body` embedded verbatim; returns (id, json).
+
+    Catch-up passes `replayed` and an id of its own that stays the same for the same record.
+    """
     head = EventEnvelope(
-        id=uuid.uuid4().hex,
+        id=event_id or uuid.uuid4().hex,
         app=app,
         instance=payload.instance_name,
         event=payload.event_type,
@@ -34,6 +38,7 @@ def build_envelope_json(app: str, payload: ArrPayload, raw_body: str) -> tuple[s
         deleted_files=[ImportedFile(path=f.path, size=f.size) for f in payload.removed_files()],
         deleted_folder=payload.deleted_folder(),
         delete_reason=payload.delete_reason,
+        replayed=replayed,
         payload={},
     )
     text = head.model_dump_json(exclude={"payload"})

@@ -11,6 +11,7 @@ from waitress.server import create_server
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from bridge.app import create_app
+from bridge.catchup import build_catch_up
 from bridge.relay import EventRelay
 from bridge.spool import Spool
 
@@ -59,7 +60,9 @@ class BridgeService:
         self.spool = Spool(settings.bridge.spool_path)
         self.mqtt = MqttConnection(settings.mqtt, "bridge")
         self.relay = EventRelay(self.spool, self.mqtt, settings.bridge.ack_wait)
-        self.app = create_app(settings, self.relay)
+        self.catch_up = build_catch_up(settings, self.relay)
+        self.app = create_app(settings, self.relay,
+                              on_import=self.catch_up.remember_webhook if self.catch_up else None)
         self.server: Any = create_server(
             self.app,
             host=settings.bridge.host,
@@ -82,6 +85,8 @@ class BridgeService:
         """Connect, re-send leftovers, then answer webhooks on a thread until `stop()`."""
         self.mqtt.start()
         self.relay.start()
+        if self.catch_up:
+            self.catch_up.start()
         self._serving.start()
         log.info("listening on %s/webhook/<app>", self.url)
 
@@ -97,6 +102,8 @@ class BridgeService:
         _stop_waitress(self.server, self._serving)
         self._serving.join(timeout=10)
         self.server.task_dispatcher.shutdown(timeout=5)
+        if self.catch_up:
+            self.catch_up.stop()
         self.relay.stop()
         self.mqtt.stop()
         self.spool.close()

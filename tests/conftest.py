@@ -116,7 +116,10 @@ def write_config(tmp_path: Path, base_topic: str) -> Callable[..., Path]:
                        "guard_interval": 0.1, "free_space_margin": 0},
         }
         for section, values in sections.items():
-            data.setdefault(section, {}).update(values)
+            if isinstance(values, dict):
+                data.setdefault(section, {}).update(values)
+            else:
+                data[section] = values
         path = tmp_path / "arrsync.yml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
         return path

@@ -11,13 +11,14 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from arrsync.settings.arrs import ArrInstance, ArrList, CatchUpSettings
 from arrsync.settings.bridge import BridgeSettings
 from arrsync.settings.mqtt import MqttSettings
 from arrsync.settings.notify import NotifySettings, NotifyState
 from arrsync.settings.syncer import Mapping, SyncerSettings
 
-__all__ = ["BridgeSettings", "Mapping", "MqttSettings", "NotifySettings", "NotifyState",
-           "Settings", "SyncerSettings"]
+__all__ = ["ArrInstance", "BridgeSettings", "CatchUpSettings", "Mapping", "MqttSettings",
+           "NotifySettings", "NotifyState", "Settings", "SyncerSettings"]
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     bridge: BridgeSettings = Field(default_factory=BridgeSettings, description="Webhook bridge.")
     syncer: SyncerSettings = Field(default_factory=SyncerSettings, description="The syncer.")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="Notifications.")
+    arrs: ArrList = Field(default_factory=list, description="Radarr/Sonarr APIs to read.")
+    catch_up: CatchUpSettings = Field(default_factory=CatchUpSettings, description="Catch-up.")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -52,5 +55,6 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for log redaction."""
-        values = [self.mqtt.password, self.bridge.password, *self.notify.urls]
+        values = [self.mqtt.password, self.bridge.password, *self.notify.urls,
+                  *(arr.api_key for arr in self.arrs)]
         return [v.get_secret_value() for v in values if v and v.get_secret_value()]
