@@ -51,6 +51,9 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> RedactingFormatter
     # Library chatter stays at INFO even when arrsync debugs.
     for noisy in ("waitress", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    # A line per request to an arr (catch-up, audit) says nothing arrsync does not say better.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # "Task queue depth is N" on every short burst of webhooks says nothing useful.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return formatter

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +25,7 @@ from syncer.service import SyncerService
 from tests.arr_standin import StandInArr
 from tests.helpers import MqttWatcher, http, wait_until
 from tests.media import FIXTURES, MediaTree
-from tests.processes import RunningBridge
+from tests.processes import Process, RunningBridge
 from tools.localbroker import LocalBroker
 
 KEY = "6f1c0e2b9a8d4c7e8f0a1b2c3d4e5f60"
@@ -263,3 +266,26 @@ def test_an_arr_that_never_answers_does_not_delay_webhooks(
         for connection in accepted:
             connection.close()
         silent.close()
+
+
+def test_a_wrong_key_is_reported_without_it_and_webhooks_still_flow(
+    broker: LocalBroker, write_config: Callable[..., Path], run_command: Callable[..., Process],
+    base_topic: str, radarr: StandInArr,
+) -> None:
+    wrong = "0000aaaa1111bbbb2222cccc3333dddd"
+    config = write_config(broker, log_level="DEBUG", arrs=[arr_entry(radarr, key=wrong)])
+    with MqttWatcher(broker.port, [f"{base_topic}/events/#"]) as watcher:
+        bridge = run_command("arrsync-bridge", config)
+        listening = wait_until(lambda: re.search(r"listening on (http://\S+)/webhook",
+                                                 bridge.output()), message="the bridge listens")
+        wait_until(lambda: "HTTP 401" in bridge.output(), message="the 401 logged")
+        answer = http("POST", f"{listening[1]}/webhook/radarr", webhook_of(DUNE, 5000))
+        assert answer.status == 200, answer.body
+        watcher.wait_for("/events/radarr/Download")
+        assert bridge.signal(signal.SIGTERM) == 0
+    output = bridge.output()
+    assert (f"catch-up cannot read the history of Radarr at {radarr.url}: refused the API key "
+            "(HTTP 401); set arrs[].api_key to the arr's Settings > General > API Key") in output
+    assert "Traceback" not in output
+    assert radarr.seen("/history/since")[0].headers["x-api-key"] == wrong  # it was sent
+    assert wrong not in output
