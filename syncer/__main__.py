@@ -1,4 +1,4 @@
-"""`arrsync-syncer`: run the syncer, or check, explain, trigger, list and retry jobs."""
+"""`arrsync-syncer`: run the syncer, or check, explain, trigger, list and retry jobs, audit."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from arrsync.config import config_source
 from arrsync.settings import Settings
 from arrsync.startup import boot, config_option, run_until_signalled
 from syncer import commands
+from syncer.audit_command import run_audit
 from syncer.service import SyncerService
 
 log = logging.getLogger("syncer")
@@ -117,6 +118,17 @@ def _about_job(ctx: click.Context, config: str | None, verb: str, job: str | Non
     if held:
         return commands.all_held(settings, verb, timeout)
     return commands.trigger(settings, {verb: job}, timeout)
+
+
+@main.command(help="Check that every file the arrs list is at its destination (exit 0: none "
+                   "missing, 1: some missing, 2: an arr cannot be read).")
+@click.option("--fix", is_flag=True, help="Queue a sync of each missing file.")
+@click.option("--arr", "names", multiple=True, metavar="NAME",
+              help="Only this arr (its arrs[].name); repeatable. Default: all.")
+@config_option
+@click.pass_context
+def audit(ctx: click.Context, fix: bool, names: tuple[str, ...], config: str | None) -> None:
+    ctx.exit(run_audit(_settings(ctx, config), names, fix=fix))
 
 
 if __name__ == "__main__":

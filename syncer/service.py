@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobAction, JobState, parse_envelope
+from syncer.audit_runner import AuditRunner, BadAuditRequest, audit_request
 from syncer.changes import MIRRORED, jobs_for_change, mark_upgrades
 from syncer.engine import Engine
 from syncer.jobs import Job
@@ -88,6 +89,7 @@ class SyncerService:
         self.reporter = StatusReporter(self.mqtt, self.store, settings.syncer.mappings, clock)
         self.engine = Engine(settings.syncer, self.store, self.reporter, clock)
         self.bins = BinKeeper(settings.syncer, self.engine.guard, clock)
+        self.auditor = AuditRunner(settings, self.mqtt)
         self._inbox: queue.Queue[paho.MQTTMessage | None] = queue.Queue()
         self._intake = threading.Thread(target=self._take_in, name="intake", daemon=True)
         self.mqtt.subscribe(self.topics.all_events)
@@ -209,6 +211,8 @@ class SyncerService:
 
     def _request(self, payload: bytes) -> None:
         now = self.clock()
+        if self._audit(payload, now):
+            return
         try:
             request_id, path, about_job = parse_request(payload)
         except BadRequest as exc:
@@ -240,6 +244,17 @@ class SyncerService:
             log.info("request %s was already handled; ignoring the repeat", request_id)
             return
         self._announce([job])
+
+    def _audit(self, payload: bytes, now: float) -> bool:
+        """Start an audit if the request asks for one (see syncer.audit_runner)."""
+        try:
+            audit = audit_request(payload, self.settings.arrs)
+        except BadAuditRequest as exc:
+            self._refuse(None, "audit", str(exc), now)
+            return True
+        if audit is not None and not self.auditor.start(*audit):
+            log.info("an audit is still running; the request for another is ignored")
+        return audit is not None
 
     def _refuse(self, request_id: str | None, path: str, reason: str, now: float) -> None:
         job = refused_job(request_id, "manual", path, Refusal(path, reason), now)
