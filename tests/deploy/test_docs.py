@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from arrsync.settings import Mapping, Settings, SyncerSettings
+from arrsync.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -33,14 +34,23 @@ def _default(field) -> str:
     return f"`{value}`"
 
 
+def _listed_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a field that is a list of models (syncer.mappings, arrs), else None."""
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+    return None
+
+
 def reference_rows(model: type[BaseModel] = Settings, prefix: str = "") -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             rows += reference_rows(annotation, f"{prefix}{name}.")
-        elif model is SyncerSettings and name == "mappings":
-            rows += reference_rows(Mapping, f"{prefix}{name}[].")
+        elif (item := _listed_model(annotation)) is not None:
+            rows += reference_rows(item, f"{prefix}{name}[].")
         else:
             rows.append(f"| `{prefix}{name}` | {_default(field)} | {field.description} |")
     return rows
@@ -67,6 +77,14 @@ def test_every_envelope_field_is_documented() -> None:
 
     for field in EventEnvelope.model_fields:
         assert f"`{field}`" in TOPICS, field
+
+
+def test_every_audit_summary_field_is_documented() -> None:
+    from arrsync.wire import AuditSummary
+
+    for field in AuditSummary.model_fields:
+        assert f"`{field}`" in TOPICS, field
+    assert "`arrsync/audit/<arr>`" in TOPICS
 
 
 def test_the_readme_is_a_first_read_that_links_every_docs_page() -> None:

@@ -57,6 +57,7 @@ SYNC_REQUEST = "arrsync/sync/request"
 SUCCEEDED = "arrsync/sync/succeeded"
 SYNCER_STATE = "arrsync/syncer/state"
 NOTIFIER_ONLINE = "arrsync/notifier/availability"
+AUDIT = "arrsync/audit/radarr-4k"
 
 
 def code(reason: ReasonCode) -> tuple[int, str]:
@@ -333,6 +334,7 @@ PUBLICATIONS = [
     ("bridge", EVENT, {"syncer", "viewer"}),
     ("syncer", SUCCEEDED, {"notifier", "trigger", "viewer"}),
     ("syncer", SYNCER_STATE, {"syncer", "viewer"}),
+    ("syncer", AUDIT, {"viewer"}),
     ("notifier", NOTIFIER_ONLINE, {"notifier", "viewer"}),
     ("bridge", BRIDGE_ONLINE, {"bridge", "notifier", "viewer"}),
     ("trigger", SYNC_REQUEST, {"syncer", "notifier", "trigger", "viewer"}),
@@ -434,6 +436,20 @@ def test_syncer_reads_events_and_requests_and_publishes_status_and_state(
     assert received(viewer, SYNCER_STATE, f"{marker} state")
 
 
+def test_syncer_publishes_audit_summaries_retained_for_the_viewer(
+    acl_broker: LocalBroker, login: Callable[[str], Session], marker: str
+) -> None:
+    syncer = login("syncer")
+    answer = syncer.send(AUDIT, f"{marker} summary", retain=True)
+    assert code(answer) in (SUCCESS, NO_SUBSCRIBERS)
+    try:
+        got = mosquitto_sub_one(acl_broker.port, "viewer", USERS["viewer"], "-t",
+                                "arrsync/audit/+")
+        assert (got.returncode, got.stdout) == (0, f"{AUDIT} {marker} summary\n"), got
+    finally:
+        syncer.send(AUDIT, "", retain=True)  # clear it for the other tests
+
+
 def test_trigger_requests_a_sync_with_mosquitto_pub(
     acl_broker: LocalBroker, watch: Callable[..., MqttWatcher], marker: str
 ) -> None:
@@ -479,6 +495,9 @@ FORBIDDEN = [
     ("notifier", BRIDGE_ONLINE, NOTIFIER_ONLINE, ("notifier", "viewer")),
     ("trigger", EVENT, SYNC_REQUEST, ("syncer", "viewer")),
     ("trigger", SUCCEEDED, SYNC_REQUEST, ("trigger", "notifier", "viewer")),
+    ("bridge", AUDIT, BRIDGE_ONLINE, ("viewer",)),
+    ("notifier", AUDIT, NOTIFIER_ONLINE, ("viewer",)),
+    ("trigger", AUDIT, SYNC_REQUEST, ("viewer",)),
 ]
 
 
