@@ -190,6 +190,7 @@ class AuditSummary(BaseModel):
         description="Files at their destination with another size than the arr's."
     )
     unmapped: int | None = Field(description="Files under no mapping (not mirrored).")
-    queued: int = Field(0, description="Syncs of missing files requested by --fix.")
+    queued: int = Field(0, description="Syncs requested by --fix: missing files, and "
+                                       "different-size copies to replace.")
     error: str | None = Field(None, description="Why the arr could not be read, or null.")
     at: str = Field(description="When the audit finished, ISO 8601 UTC.")

@@ -5,7 +5,8 @@ Each arr's inventory (Radarr `/movie` with its embedded files; Sonarr `/series`,
 at a few files at a time (thousands of stat calls over NFS are slow one by one). A mapping
 whose destination is not ready (the guard's checks) makes the audit fail rather than count
 every file missing. With `fix`, each missing file becomes a request on `sync/request`, as
-`arrsync-syncer trigger` sends, and the running syncer copies it like any other.
+`arrsync-syncer trigger` sends, and each copy of another size a `replace` request where
+the mapping's `on_upgrade` allows it; the running syncer does them like any other job.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ STAT_THREADS = 8
 class FileState(StrEnum):
     PRESENT = "present"        # at its destination with the arr's size
     MISSING = "missing"        # not at its destination: --fix copies it
-    DIFFERENT = "different"    # at its destination with another size: reported
+    DIFFERENT = "different"    # at its destination with another size: --fix may replace it
     UNMAPPED = "unmapped"      # under no mapping: not mirrored, not counted as missing
 
 
@@ -151,11 +152,29 @@ def audit_arr(arr: ArrInstance, mapper: PathMapper, guard: DestinationGuard, *,
     return audit
 
 
-def publish(mqtt: MqttConnection, audit: ArrAudit, *, fix: bool, timeout: float) -> bool:
-    """With `fix`, request a sync of each missing file; then publish the summary, retained.
-    True when the broker took everything within `timeout` seconds."""
-    requests = [json.dumps({"path": check.file.path, "id": f"audit-{uuid.uuid4().hex[:12]}"})
-                for check in audit.having(FileState.MISSING)] if fix else []
+def replaceable(check: FileCheck, mapper: PathMapper) -> bool:
+    """May `--fix` replace this different-size copy? Only where the mapping's `on_upgrade`
+    is `recycle` (the copy goes to the recycle bin, as for an upgrade)."""
+    policies = {mapping.name: mapping.on_upgrade for mapping in mapper.mappings}
+    return check.state is FileState.DIFFERENT and policies.get(check.mapping or "") == "recycle"
+
+
+def fix_requests(audit: ArrAudit, mapper: PathMapper) -> list[str]:
+    """What `--fix` sends on `sync/request`: a sync of each missing file, and a replacement
+    of each different-size copy that may be replaced."""
+    def request(**fields: str) -> str:
+        return json.dumps({**fields, "id": f"audit-{uuid.uuid4().hex[:12]}"})
+
+    return ([request(path=c.file.path) for c in audit.having(FileState.MISSING)]
+            + [request(replace=c.file.path, title=c.file.title) for c in audit.checks
+               if replaceable(c, mapper)])
+
+
+def publish(mqtt: MqttConnection, audit: ArrAudit, mapper: PathMapper, *, fix: bool,
+            timeout: float) -> bool:
+    """With `fix`, send the fix requests; then publish the summary, retained. True when the
+    broker took everything within `timeout` seconds."""
+    requests = fix_requests(audit, mapper) if fix and not audit.error else []
     taken = _deliver(mqtt, [(mqtt.topics.sync_request, body, False) for body in requests],
                      timeout)
     audit.queued = taken

@@ -2,7 +2,8 @@
 
 Exit status: 0 when nothing is missing, 1 when a file is missing, 2 when an arr (or a
 destination) cannot be read or no arr matches. Files of a different size are reported but
-do not change the status: arrsync never overwrites a file, so --fix cannot mend them.
+do not change the status; --fix replaces them only where the mapping's `on_upgrade` is
+`recycle` (the old copy goes to the recycle bin), as an upgrade would.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import click
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import ArrInstance, Settings
-from syncer.audit import ArrAudit, FileState, audit_arr, publish
+from syncer.audit import ArrAudit, FileState, audit_arr, publish, replaceable
 from syncer.guard import DestinationGuard
 from syncer.mapping import PathMapper
 
@@ -91,7 +92,7 @@ def run_audit(settings: Settings, names: tuple[str, ...], *, fix: bool,
         click.echo(f"audit: {arrs}", err=True)
         return UNREADABLE
     terminal = sys.stderr.isatty() if terminal is None else terminal
-    mapper = PathMapper(settings.syncer.mappings)
+    mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
     guard = DestinationGuard(settings.syncer.free_space_margin)
     mqtt = MqttConnection(settings.mqtt, "audit", announce=False)
     mqtt.start()
@@ -101,7 +102,7 @@ def run_audit(settings: Settings, names: tuple[str, ...], *, fix: bool,
             audit = audit_one(arr, mapper, guard, terminal)
             audits.append(audit)
             click.echo("\n".join(audit.report()))
-        _publish(settings, mqtt, audits, fix)
+        _publish(settings, mqtt, mapper, audits, fix)
     finally:
         mqtt.stop()
     if any(audit.error for audit in audits):
@@ -109,8 +110,8 @@ def run_audit(settings: Settings, names: tuple[str, ...], *, fix: bool,
     return MISSING if any(audit.count(FileState.MISSING) for audit in audits) else OK
 
 
-def _publish(settings: Settings, mqtt: MqttConnection, audits: list[ArrAudit],
-             fix: bool) -> None:
+def _publish(settings: Settings, mqtt: MqttConnection, mapper: PathMapper,
+             audits: list[ArrAudit], fix: bool) -> None:
     """Queue the fixes and publish the summaries; say so if the broker did not take them."""
     where = f"{settings.mqtt.host}:{settings.mqtt.port}"
     if not mqtt.wait_connected(BROKER_WAIT_S):
@@ -118,18 +119,25 @@ def _publish(settings: Settings, mqtt: MqttConnection, audits: list[ArrAudit],
                    f"published{' and nothing was queued' if fix else ''}", err=True)
         return
     for audit in audits:
-        complete = publish(mqtt, audit, fix=fix, timeout=BROKER_WAIT_S)
-        if not complete:
+        if not publish(mqtt, audit, mapper, fix=fix, timeout=BROKER_WAIT_S):
             click.echo(f"audit: the broker at {where} did not take everything for "
                        f"{audit.arr.name} (its ACL must let this user write "
                        f"{mqtt.topics.audit(audit.arr.name)} and "
                        f"{mqtt.topics.sync_request})", err=True)
-        if fix and audit.queued:
-            click.echo(f"{audit.arr.name}: queued {audit.queued} sync(s) of missing files; "
-                       f"follow them with `arrsync-syncer jobs` or on "
-                       f"{settings.mqtt.base_topic}/sync/#")
-        different = audit.count(FileState.DIFFERENT)
-        if fix and different:
-            click.echo(f"{audit.arr.name}: {different} file(s) of a different size were not "
-                       "replaced: arrsync never overwrites a file at the destination; remove "
-                       "it there and run the audit with --fix again")
+        if fix:
+            _say_what_was_fixed(settings, mapper, audit)
+
+
+def _say_what_was_fixed(settings: Settings, mapper: PathMapper, audit: ArrAudit) -> None:
+    different = audit.having(FileState.DIFFERENT)
+    replacing = sum(1 for check in different if replaceable(check, mapper))
+    if audit.queued:
+        click.echo(f"{audit.arr.name}: queued {audit.queued} sync(s) "
+                   f"({audit.count(FileState.MISSING)} missing, {replacing} to replace); "
+                   f"follow them with `arrsync-syncer jobs` or on "
+                   f"{settings.mqtt.base_topic}/sync/#")
+    if len(different) > replacing:
+        click.echo(f"{audit.arr.name}: {len(different) - replacing} file(s) of a different "
+                   "size were not replaced: their mapping has on_upgrade: keep, so arrsync "
+                   "never overwrites them; remove the copy at the destination and run the "
+                   "audit with --fix again")

@@ -1,7 +1,8 @@
-"""Audits asked for over MQTT: `{"audit": "NAME"}` or `{"audit": "all"}` on `sync/request`,
-with `"fix": true` to also queue the missing files.
+"""The audit's requests on `sync/request`: `{"audit": "NAME"}` or `{"audit": "all"}` (with
+`"fix": true` to also queue the missing files), and `{"replace": PATH}`, which `--fix`
+sends for a destination copy of another size than the arr's file.
 
-They run on a thread of their own, one at a time, never on the intake thread: reading a
+Audits run on a thread of their own, one at a time, never on the intake thread: reading a
 large library and looking at thousands of files over NFS takes minutes. The result is the
 retained summary on `<base>/audit/<arr>`, as after `arrsync-syncer audit`.
 """
@@ -10,14 +11,21 @@ from __future__ import annotations
 
 import json
 import logging
+import posixpath
 import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import ArrInstance, Settings
 from arrsync.topics import audit_level
 from syncer.audit import audit_arr, publish
+from syncer.changes import replace_job
 from syncer.guard import DestinationGuard
-from syncer.mapping import PathMapper
+from syncer.jobs import Job
+from syncer.mapping import PathMapper, PathRefused
+from syncer.plan import Refusal, drop_claimed
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +36,19 @@ class BadAuditRequest(Exception):
     """An audit request that cannot be run; the message says why."""
 
 
-def audit_request(payload: bytes, arrs: list[ArrInstance],
-                  ) -> tuple[list[ArrInstance], bool] | None:
-    """The arrs to audit and whether to fix, or None when the request is not an audit."""
+def _json_object(payload: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(payload.decode("utf-8")) if payload.lstrip()[:1] == b"{" else None
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None  # not for us: the usual request parsing says what is wrong
-    if not isinstance(data, dict) or "audit" not in data:
+    return data if isinstance(data, dict) else None
+
+
+def audit_request(payload: bytes, arrs: list[ArrInstance],
+                  ) -> tuple[list[ArrInstance], bool] | None:
+    """The arrs to audit and whether to fix, or None when the request is not an audit."""
+    data = _json_object(payload)
+    if data is None or "audit" not in data:
         return None
     target, fix = data["audit"], data.get("fix", False)
     if not isinstance(target, str) or not target.strip():
@@ -53,9 +66,37 @@ def audit_request(payload: bytes, arrs: list[ArrInstance],
     return found, fix
 
 
+def replace_request(payload: bytes, mapper: PathMapper, claimed: Callable[[str], dict[str, str]],
+                    *, max_attempts: int, now: float) -> tuple[str, Job | Refusal] | None:
+    """`{"replace": PATH, "id": ..., "title": ...}` as (request id, the replace job or why
+    there is none); None when the request is not a replacement. Only where the mapping's
+    `on_upgrade` is `recycle`: the copy it replaces goes to the recycle bin."""
+    data = _json_object(payload)
+    if data is None or "replace" not in data:
+        return None
+    given_id, path, title = data.get("id"), data["replace"], data.get("title")
+    request_id = given_id if isinstance(given_id, str) else f"req-{uuid.uuid4().hex[:12]}"
+    if not isinstance(path, str):
+        return request_id, Refusal(str(path)[:200], '"replace" must be a path (a string)')
+    try:
+        route = mapper.route(path)
+    except PathRefused as exc:
+        return request_id, Refusal(path, str(exc))
+    job = replace_job(route, trigger=request_id, app="manual",
+                      title=title if isinstance(title, str) else posixpath.basename(path),
+                      max_attempts=max_attempts, now=now)
+    if job is None:
+        return request_id, Refusal(path, f"mapping {route.mapping.name!r} has on_upgrade: "
+                                         "keep, so its destination copies are never replaced")
+    owners = drop_claimed(job, claimed(job.mapping))
+    if not job.paths:
+        return request_id, Refusal(path, f"already queued or running as job {', '.join(owners)}")
+    return request_id, job
+
+
 class AuditRunner:
     def __init__(self, settings: Settings, mqtt: MqttConnection) -> None:
-        self.mapper = PathMapper(settings.syncer.mappings)
+        self.mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
         self.guard = DestinationGuard(settings.syncer.free_space_margin)
         self.mqtt = mqtt
         self._lock = threading.Lock()  # guards _running only
@@ -78,10 +119,10 @@ class AuditRunner:
                     log.warning("audit of %s: %s", arr.name, audit.error)
                 else:
                     log.info("audit of %s", audit.report()[0])
-                publish(self.mqtt, audit, fix=fix, timeout=PUBLISH_WAIT_S)
+                publish(self.mqtt, audit, self.mapper, fix=fix, timeout=PUBLISH_WAIT_S)
                 if audit.queued:
-                    log.info("audit of %s: queued %d sync(s) of missing files", arr.name,
-                             audit.queued)
+                    log.info("audit of %s: queued %d sync(s) of missing or different files",
+                             arr.name, audit.queued)
         except Exception:
             log.exception("the audit failed")
         finally:

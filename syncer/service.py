@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobAction, JobState, parse_envelope
-from syncer.audit_runner import AuditRunner, BadAuditRequest, audit_request
+from syncer.audit_runner import AuditRunner, BadAuditRequest, audit_request, replace_request
 from syncer.changes import MIRRORED, jobs_for_change, mark_upgrades
 from syncer.engine import Engine
 from syncer.jobs import Job
@@ -246,15 +246,28 @@ class SyncerService:
         self._announce([job])
 
     def _audit(self, payload: bytes, now: float) -> bool:
-        """Start an audit if the request asks for one (see syncer.audit_runner)."""
+        """An audit, or a replacement an audit asks for (see syncer.audit_runner); False
+        for any other request."""
         try:
             audit = audit_request(payload, self.settings.arrs)
         except BadAuditRequest as exc:
             self._refuse(None, "audit", str(exc), now)
             return True
-        if audit is not None and not self.auditor.start(*audit):
-            log.info("an audit is still running; the request for another is ignored")
-        return audit is not None
+        if audit is not None:
+            if not self.auditor.start(*audit):
+                log.info("an audit is still running; the request for another is ignored")
+            return True
+        replacement = replace_request(
+            payload, self.mapper, lambda name: self.store.claimed_paths(name, float("inf")),
+            max_attempts=self.settings.syncer.max_attempts, now=now)
+        if replacement is None:
+            return False
+        request_id, outcome = replacement
+        if isinstance(outcome, Refusal):
+            self._refuse(request_id, outcome.path, outcome.reason, now)
+        elif self.store.add(request_id, [outcome], now):
+            self._announce([outcome])
+        return True
 
     def _refuse(self, request_id: str | None, path: str, reason: str, now: float) -> None:
         job = refused_job(request_id, "manual", path, Refusal(path, reason), now)

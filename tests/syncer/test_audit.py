@@ -129,17 +129,20 @@ def test_audit_reports_then_fix_syncs_the_missing_and_the_next_audit_passes(
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         code, fixing = audit(run_command, config, "--fix")
         assert code == 1, fixing
-        assert "Radarr: queued 1 sync(s) of missing files" in fixing
-        assert "Sonarr HD: queued 1 sync(s) of missing files" in fixing
-        assert "Radarr: 1 file(s) of a different size were not replaced" in fixing
-        done = watcher.wait_for("/sync/succeeded", count=2)
-    assert sorted(m.json()["app"] for m in done) == ["manual", "manual"]
-    assert media.dest_of(MISSING).read_bytes() == media.source_of(MISSING).read_bytes()
+        assert "Radarr: queued 2 sync(s) (1 missing, 1 to replace)" in fixing
+        assert "Sonarr HD: queued 1 sync(s) (1 missing, 0 to replace)" in fixing
+        assert "not replaced" not in fixing
+        done = watcher.wait_for("/sync/succeeded", count=3)
+    assert sorted((m.json()["action"], m.json()["title"]) for m in done) == [
+        ("copy", "Chernobyl S01E02.mkv"), ("copy", "Dune (2021).mkv"),
+        ("replace", "Heat (1995)")]
+    for path in (MISSING, DIFFERENT):
+        assert media.dest_of(path).read_bytes() == media.source_of(path).read_bytes()
     assert missing_episode.stat().st_size == 900
 
     code, again = audit(run_command, config)
     assert code == 0, again
-    assert "4 files, 2 present, 0 missing, 1 different size" in again
+    assert "4 files, 3 present, 0 missing, 0 different size" in again
     assert "3 files, 3 present, 0 missing, 0 different size" in again
     assert summaries(broker.port, base_topic, 2)["radarr"]["missing"] == 0
     for text in (output, fixing, again):
@@ -149,6 +152,32 @@ def test_audit_reports_then_fix_syncs_the_missing_and_the_next_audit_passes(
     assert sorted(r.query["seriesId"][0] for r in episode_reads[:2]) == sorted(
         str(s["id"]) for s in library.sonarr.series)
     assert len({r.connection for r in library.sonarr.seen("")[:3]}) == 1  # one connection
+
+
+def test_a_different_size_under_on_upgrade_keep_is_reported_not_replaced(
+    broker: LocalBroker, write_config: Callable[..., Path], library: Library,
+    run_command: Callable[..., Process], base_topic: str,
+    start_syncer: Callable[[Settings], SyncerService],
+) -> None:
+    mappings = [{**m, "on_upgrade": "keep"} for m in library.media.mappings]
+    config = write_config(broker, syncer={"mappings": mappings}, arrs=library.arrs())
+    start_syncer(load_settings(config))
+    before = library.media.dest_of(DIFFERENT).read_bytes()
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        code, output = audit(run_command, config, "--fix", "--arr", "Radarr")
+        assert code == 1, output
+        assert "Radarr: queued 1 sync(s) (1 missing, 0 to replace)" in output
+        assert ("Radarr: 1 file(s) of a different size were not replaced: their mapping has "
+                "on_upgrade: keep") in output
+        watcher.wait_for("/sync/succeeded")
+        # Asked directly, the syncer refuses too.
+        mosquitto_pub(broker.port, f"{base_topic}/sync/request",
+                      json.dumps({"replace": DIFFERENT, "id": "by-hand"}))
+        refused = watcher.wait_for("/sync/failed")[0].json()
+    assert refused["trigger"] == "by-hand"
+    assert refused["error"] == ("mapping 'Movies 1080p' has on_upgrade: keep, so its "
+                                "destination copies are never replaced")
+    assert library.media.dest_of(DIFFERENT).read_bytes() == before
 
 
 def closed_port() -> int:
@@ -249,10 +278,11 @@ def test_an_audit_over_mqtt_publishes_the_summary_and_fixes(
                                    "Sonarr HD)")
         mosquitto_pub(broker.port, request, json.dumps({"audit": "radarr", "fix": True}))
         summary = watcher.wait_for("/audit/radarr")[0].json()
-        assert (summary["missing"], summary["queued"]) == (1, 1)
-        watcher.wait_for("/sync/succeeded")
+        assert (summary["missing"], summary["different_size"], summary["queued"]) == (1, 1, 2)
+        watcher.wait_for("/sync/succeeded", count=2)
         assert library.media.dest_of(MISSING).exists()
         mosquitto_pub(broker.port, request, json.dumps({"audit": "all"}))
         watcher.wait_for("/audit/sonarr-hd")
-        assert watcher.wait_for("/audit/radarr", count=2)[-1].json()["missing"] == 0
+        after = watcher.wait_for("/audit/radarr", count=2)[-1].json()
+        assert (after["missing"], after["different_size"], after["present"]) == (0, 0, 3)
 
