@@ -242,6 +242,7 @@ class StandInArr:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave as separate writes
 
             def log_message(self, *args: Any) -> None:
                 return None
