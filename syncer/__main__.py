@@ -122,7 +122,8 @@ def _about_job(ctx: click.Context, config: str | None, verb: str, job: str | Non
 
 @main.command(help="Check that every file the arrs list is at its destination (exit 0: none "
                    "missing, 1: some missing, 2: an arr cannot be read).")
-@click.option("--fix", is_flag=True, help="Queue a sync of each missing file.")
+@click.option("--fix", is_flag=True, help="Queue a sync of each missing file, and a "
+              "replacement of each copy of another size where on_upgrade: recycle.")
 @click.option("--arr", "names", multiple=True, metavar="NAME",
               help="Only this arr (its arrs[].name); repeatable. Default: all.")
 @config_option
