@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import http.server
+import json
 import os
 import pwd
 import re
@@ -365,6 +366,9 @@ def test_each_service_environment_loads_the_example_config(
     for key in env:
         if (path := settings_field(key)) is not None:
             value = value_at(settings, path)
+            if path == ("arrs",):  # one JSON list of objects
+                assert [a.name for a in value] == [a["name"] for a in json.loads(env[key])]
+                continue
             shown = " ".join(secret(v) for v in value) if isinstance(value, list) else \
                 str(secret(value))
             assert shown == env[key], key
@@ -508,8 +512,8 @@ def test_mosquitto_service_matches_the_repository_config() -> None:
 # Who gets which secret: a service sees only the variables it needs.
 SECRETS_OF = {
     "mosquitto": {"MQTT_VIEWER_PASSWORD"},  # its healthcheck logs in as the viewer
-    "bridge": {"MQTT_BRIDGE_PASSWORD", "ARRSYNC_BRIDGE__PASSWORD"},
-    "syncer": {"MQTT_SYNCER_PASSWORD"},
+    "bridge": {"MQTT_BRIDGE_PASSWORD", "ARRSYNC_BRIDGE__PASSWORD", "ARRSYNC_ARRS"},
+    "syncer": {"MQTT_SYNCER_PASSWORD", "ARRSYNC_ARRS"},  # the arrs' API keys are in it
     "notifier": {"MQTT_NOTIFIER_PASSWORD", "ARRSYNC_NOTIFY__URLS"},
     "passwd": {f"MQTT_{user}_PASSWORD" for user in
                ("BRIDGE", "SYNCER", "NOTIFIER", "TRIGGER", "VIEWER")},
@@ -518,7 +522,8 @@ SECRETS_OF = {
 
 
 def test_each_service_gets_only_its_own_secrets() -> None:
-    secrets = {n for n in env_example() if re.search(r"PASSWORD|SECRET|TOKEN|URLS", n)}
+    secrets = {n for n in env_example()
+               if re.search(r"PASSWORD|SECRET|TOKEN|URLS", n) or n == "ARRSYNC_ARRS"}
     assert set(compose()["services"]) == set(SECRETS_OF)
     for name, svc in compose()["services"].items():
         assert variables_used(svc) & secrets == SECRETS_OF[name], name
