@@ -64,13 +64,14 @@ def test_arrs_from_the_environment_as_json(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("arrs", "problem"), [
-    ([{"name": "Lidarr", "app": "lidarr", "url": "http://x"}], "arrs.0.app: Input should be"),
-    ([{"name": "R", "app": "radarr", "url": "radarr:7878"}], "arrs.0.url: Value error, must "
+    ([{"name": "Lidarr", "app": "lidarr", "url": "http://x"}], "arrs[0].app: Input should be"),
+    ([{"name": "R", "app": "radarr", "url": "radarr:7878"}], "arrs[0].url: Value error, must "
                                                              "start with http:// or https://"),
-    ([{"name": "a/b", "app": "radarr", "url": "http://x"}], "arrs.0.name: Value error"),
+    ([{"name": "a/b", "app": "radarr", "url": "http://x"}], "arrs[0].name: Value error"),
     ([{"name": "Radarr 4K", "app": "radarr", "url": "http://x"},
       {"name": "radarr  4k", "app": "radarr", "url": "http://y"}], "two arrs are named"),
-    ([{"name": "R", "app": "radarr", "url": "http://x", "apikey": KEY}], "arrs.0.apikey: Extra"),
+    ([{"name": "R", "app": "radarr", "url": "http://x", "apikey": KEY}],
+     "unknown key `arrs[0].apikey` (did you mean `api_key`?)"),
 ])
 def test_bad_arrs_are_refused_clearly_and_without_the_key(
     tmp_path: Path, arrs: list[dict[str, str]], problem: str,

@@ -240,7 +240,7 @@ def test_a_destination_that_is_not_ready_fails_the_audit_instead_of_counting_all
     code, output = audit(run_command, config, "--fix")
     assert code == 2, output
     assert "): cannot check the destinations: destination root " in output
-    assert "is not a mount point" in output and "queued" not in output
+    assert "(require_mount: true)" in output and "queued" not in output
 
 
 def test_a_progress_bar_on_a_terminal(config: Path) -> None:
