@@ -12,17 +12,25 @@ Every failure becomes `ArrUnreadable`, whose message names the arr and never hol
 from __future__ import annotations
 
 import logging
-import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pydantic import AliasGenerator, BaseModel, ConfigDict, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import ValidationError
 
+from arrsync.arrshapes import (
+    FileShape,
+    HistoryImport,
+    HistoryShape,
+    LibraryFile,
+    MovieShape,
+    SeriesShape,
+    Shape,
+    full_path,
+    history_import,
+)
 from arrsync.settings import ArrInstance
 
 log = logging.getLogger(__name__)
@@ -48,78 +56,6 @@ def shown_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-# -- the documented resource shapes (unknown keys ignored, absent ones None) -----------------
-class _Resource(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True,
-                              alias_generator=AliasGenerator(validation_alias=to_camel))
-
-
-class _File(_Resource):
-    path: str | None = None
-    relative_path: str | None = None
-    size: int | None = None
-    season_number: int | None = None
-
-
-class _Movie(_Resource):
-    id: int | None = None
-    title: str | None = None
-    year: int | None = None
-    path: str | None = None
-    movie_file: _File | None = None
-
-
-class _Series(_Resource):
-    id: int
-    title: str | None = None
-    path: str | None = None
-
-
-class _Episode(_Resource):
-    season_number: int | None = None
-    episode_number: int | None = None
-
-
-class _HistoryRecord(_Resource):
-    id: int
-    date: datetime
-    event_type: str | int | None = None
-    source_title: str | None = None
-    download_id: str | None = None
-    data: dict[str, str | None] = {}
-    movie: _Movie | None = None
-    series: _Series | None = None
-    episode: _Episode | None = None
-
-
-Shape = TypeVar("Shape", bound=_Resource)
-
-
-# -- what callers get --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HistoryImport:
-    """One `downloadFolderImported` record: a file the arr imported (Sonarr: one per episode)."""
-
-    id: int
-    date: datetime  # UTC, whole seconds
-    imported_path: str  # the full path as the arr sees it
-    size: int | None
-    download_id: str | None
-    movie_title: str | None
-    year: int | None
-    series_title: str | None
-    season: int | None
-    episode: int | None
-    record: dict[str, Any]  # the record exactly as the arr sent it
-
-
-@dataclass(frozen=True)
-class LibraryFile:
-    path: str  # the full path as the arr sees it
-    size: int | None
-    title: str
 
 
 def api_date(moment: datetime) -> str:
@@ -157,7 +93,7 @@ class ArrClient:
                                                      "eventType": IMPORTED, **include})
         imports = []
         for raw in records:
-            record = self._parse(_HistoryRecord, raw, "history record")
+            record = self._parse(HistoryShape, raw, "history record")
             if record is None or record.event_type not in (IMPORTED, 3):
                 continue
             path = record.data.get("importedPath")
@@ -165,7 +101,7 @@ class ArrClient:
                 log.warning("%s: history record %s names no importedPath; skipped",
                             self.arr.name, record.id)
                 continue
-            imports.append(_history_import(record, path, raw))
+            imports.append(history_import(record, path, raw))
         return imports
 
     # -- inventory -------------------------------------------------------------------------
@@ -178,10 +114,10 @@ class ArrClient:
     def _movie_files(self, progress: Progress | None) -> list[LibraryFile]:
         files = []
         for raw in self._get_list("/movie"):
-            movie = self._parse(_Movie, raw, "movie")
+            movie = self._parse(MovieShape, raw, "movie")
             if movie is None or movie.movie_file is None:
                 continue
-            path = _full_path(movie.movie_file, movie.path)
+            path = full_path(movie.movie_file, movie.path)
             if path:
                 title = f"{movie.title} ({movie.year})" if movie.year else movie.title or path
                 files.append(LibraryFile(path, movie.movie_file.size, title))
@@ -191,12 +127,12 @@ class ArrClient:
 
     def _episode_files(self, progress: Progress | None) -> list[LibraryFile]:
         all_series = [s for raw in self._get_list("/series")
-                      if (s := self._parse(_Series, raw, "series")) is not None]
+                      if (s := self._parse(SeriesShape, raw, "series")) is not None]
         files = []
         for done, series in enumerate(all_series, 1):
             for raw in self._get_list("/episodefile", {"seriesId": str(series.id)}):
-                found = self._parse(_File, raw, "episode file")
-                path = _full_path(found, series.path) if found else None
+                found = self._parse(FileShape, raw, "episode file")
+                path = full_path(found, series.path) if found else None
                 if found and path:
                     season = (f" S{found.season_number:02d}"
                               if found.season_number is not None else "")
@@ -273,25 +209,3 @@ def _message(response: httpx.Response) -> str:
 def _reason(exc: Exception) -> str:
     text = str(exc).strip()
     return text[:200] if text else type(exc).__name__
-
-
-def _full_path(file: _File, folder: str | None) -> str | None:
-    if file.path:
-        return file.path
-    if folder and file.relative_path:
-        return posixpath.join(folder, file.relative_path)
-    return None
-
-
-def _history_import(record: _HistoryRecord, path: str, raw: dict[str, Any]) -> HistoryImport:
-    size = record.data.get("size")
-    return HistoryImport(
-        id=record.id, date=record.date.astimezone(UTC), imported_path=path,
-        size=int(size) if size and size.isdigit() else None, download_id=record.download_id,
-        movie_title=record.movie.title if record.movie else None,
-        year=record.movie.year if record.movie else None,
-        series_title=record.series.title if record.series else None,
-        season=record.episode.season_number if record.episode else None,
-        episode=record.episode.episode_number if record.episode else None,
-        record=raw,
-    )
