@@ -48,9 +48,23 @@ class Topics:
     def syncer_state(self) -> str:
         return f"{self.base}/syncer/state"
 
+    @property
+    def syncer_stats(self) -> str:
+        return f"{self.base}/syncer/stats"
+
     def audit(self, arr_name: str) -> str:
         """Where the syncer publishes (retained) the last audit of the arr named so."""
         return check_publish_topic(f"{self.base}/audit/{audit_level(arr_name)}")
+
+    @property
+    def all_audits(self) -> str:
+        return f"{self.base}/audit/+"
+
+    def audit_name(self, topic: str) -> str | None:
+        """The slug of the arr an audit topic is about, or None for any other topic."""
+        prefix = f"{self.base}/audit/"
+        rest = topic[len(prefix):] if topic.startswith(prefix) else ""
+        return rest if rest and "/" not in rest else None
 
     def availability(self, component: str) -> str:
         return check_publish_topic(f"{self.base}/{component}/availability")
@@ -65,3 +79,40 @@ class Topics:
             if topic == self.availability(component):
                 return component
         return None
+
+
+@dataclass(frozen=True)
+class DiscoveryTopics:
+    """Home Assistant MQTT discovery: `<prefix>/<component>/<node>/<object>/config`."""
+
+    prefix: str = "homeassistant"
+    node: str = "arrsync"
+
+    @staticmethod
+    def node_for(base_topic: str) -> str:
+        """The node id for a base topic: Home Assistant allows [a-zA-Z0-9_-] only."""
+        return "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_"
+                       for c in base_topic)
+
+    def config(self, component: str, object_id: str) -> str:
+        return check_publish_topic(f"{self.prefix}/{component}/{self.node}/{object_id}/config")
+
+    @property
+    def all_configs(self) -> str:
+        return f"{self.prefix}/+/{self.node}/+/config"
+
+    @property
+    def status(self) -> str:
+        """Home Assistant's birth (`online`) and last will (`offline`)."""
+        return f"{self.prefix}/status"
+
+    def parse_config(self, topic: str) -> tuple[str, str] | None:
+        """(component, object id) of one of this node's config topics, else None."""
+        levels = topic.split("/")
+        head = self.prefix.split("/")
+        if len(levels) != len(head) + 4 or levels[: len(head)] != head:
+            return None
+        component, node, object_id, last = levels[len(head):]
+        if node != self.node or last != "config" or not component or not object_id:
+            return None
+        return component, object_id

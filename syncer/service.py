@@ -24,6 +24,8 @@ from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobAction, JobState, 
 from syncer.audit_runner import AuditRunner, BadAuditRequest, audit_request, replace_request
 from syncer.changes import MIRRORED, jobs_for_change, mark_upgrades
 from syncer.engine import Engine
+from syncer.history import History
+from syncer.homeassistant import Discovery
 from syncer.jobs import Job
 from syncer.mapping import PathMapper, PathRefused
 from syncer.plan import (
@@ -35,6 +37,7 @@ from syncer.plan import (
     retry_refusal,
 )
 from syncer.recycle import BinKeeper
+from syncer.stats import StatsPublisher
 from syncer.status import StatusReporter
 from syncer.store import JobStore
 
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 
 DEDUP_WINDOW_S = 24 * 3600  # a path synced within this window is not synced again
 PRUNE_EVERY_S = 3600
+RETRY_LAST = "last"  # {"retry": "last"} retries the job that failed last
 
 
 class BadRequest(Exception):
@@ -90,6 +94,11 @@ class SyncerService:
         self.engine = Engine(settings.syncer, self.store, self.reporter, clock)
         self.bins = BinKeeper(settings.syncer, self.engine.guard, clock)
         self.auditor = AuditRunner(settings, self.mqtt)
+        self.history = History(settings.syncer.state_path)
+        self.stats = StatsPublisher(self.mqtt, self.store, self.history,
+                                    [m.name for m in settings.syncer.mappings], clock)
+        self.reporter.observer = self.stats.note
+        self.discovery = Discovery(settings) if settings.homeassistant.discovery else None
         self._inbox: queue.Queue[paho.MQTTMessage | None] = queue.Queue()
         self._intake = threading.Thread(target=self._take_in, name="intake", daemon=True)
         self.mqtt.subscribe(self.topics.all_events)
@@ -102,6 +111,9 @@ class SyncerService:
         self._intake.start()
         self.mqtt.start()
         self.reporter.summary()
+        self.stats.start()
+        if self.discovery:
+            self.discovery.start()
 
     def stop(self) -> None:
         """Stop taking messages (unacknowledged ones are redelivered), finish, say offline."""
@@ -112,7 +124,11 @@ class SyncerService:
         self.engine.stop(self.settings.syncer.shutdown_grace)
         self.bins.stop()
         self.reporter.summary()
+        self.stats.stop()
+        if self.discovery:
+            self.discovery.stop()
         self.mqtt.stop()
+        self.history.close()
         self.store.close()
 
     # -- intake ------------------------------------------------------------------------------
@@ -220,6 +236,9 @@ class SyncerService:
             return
         if about_job is not None:
             verb, job_id = about_job
+            if verb == "retry" and job_id == RETRY_LAST:  # Home Assistant's button
+                failed = self.store.recent(1, JobState.FAILED)
+                job_id = failed[0].id if failed else job_id
             if verb == "retry" and self.engine.retry(job_id) is None:
                 self._refuse(request_id, job_id,
                              retry_refusal(job_id, self.store.get(job_id)), now)

@@ -46,12 +46,15 @@ class StatusReporter:
         self._clock = clock
         self._lock = threading.Lock()
         self._last: dict[str, dict[str, Any] | None] = {"success": None, "failure": None}
+        self.observer: Callable[[JobStatus], None] | None = None  # the statistics (stats.py)
 
     def job(self, job: Job, state: JobState, **extra: Any) -> JobStatus:
         status = build_status(job, state, self._mappings.get(job.mapping), **extra)
         qos = 0 if state is JobState.PROGRESS else 1
         self._mqtt.publish(self._mqtt.topics.sync_state(state.value),
                            status.model_dump_json(), qos=qos)
+        if self.observer:
+            self.observer(status)
         if state in (JobState.SUCCEEDED, JobState.FAILED):
             key = "success" if state is JobState.SUCCEEDED else "failure"
             with self._lock:

@@ -13,11 +13,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from arrsync.settings.arrs import ArrInstance, ArrList, CatchUpSettings
 from arrsync.settings.bridge import BridgeSettings
+from arrsync.settings.homeassistant import HomeAssistantSettings
 from arrsync.settings.mqtt import MqttSettings
 from arrsync.settings.notify import NotifySettings, NotifyState
 from arrsync.settings.syncer import Mapping, SyncerSettings
 
-__all__ = ["ArrInstance", "BridgeSettings", "CatchUpSettings", "Mapping", "MqttSettings",
+__all__ = ["ArrInstance", "BridgeSettings", "CatchUpSettings", "HomeAssistantSettings",
+           "Mapping", "MqttSettings",
            "NotifySettings", "NotifyState", "Settings", "SyncerSettings"]
 
 
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings, description="Notifications.")
     arrs: ArrList = Field(default_factory=list, description="Radarr/Sonarr APIs to read.")
     catch_up: CatchUpSettings = Field(default_factory=CatchUpSettings, description="Catch-up.")
+    homeassistant: HomeAssistantSettings = Field(
+        default_factory=HomeAssistantSettings, description="Home Assistant discovery.")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,0 +1,139 @@
+"""`<base>/syncer/stats`: recent jobs and statistics, retained, at most once a second.
+
+`note()` is all the status reporter does, on whatever thread reports a state change: it
+queues the status and returns. A thread of its own then counts the finished jobs, reads
+the store and publishes, no more often than `interval` seconds, and once a minute anyway
+so that "today" turns over at midnight. A transfer's progress is kept in memory only.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from arrsync.mqtt import MqttConnection
+from arrsync.statistics import RECENT_JOBS, JobEntry, SyncerStats
+from arrsync.wire import JobState, JobStatus, utc_now_iso
+from syncer.history import History, history_start, periods
+from syncer.jobs import Job
+from syncer.store import JobStore
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 60.0
+MAX_ERROR_CHARS = 500
+RUNNING = (JobState.STARTED, JobState.PROGRESS)
+
+
+def _iso(timestamp: float) -> str:
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _short(error: str | None) -> str | None:
+    return error if error is None or len(error) <= MAX_ERROR_CHARS else \
+        error[:MAX_ERROR_CHARS - 1] + "…"
+
+
+def entry_of_job(job: Job) -> JobEntry:
+    return JobEntry(job=job.id, state=job.state, title=job.title, app=job.app,
+                    mapping=job.mapping or None, error=_short(job.error), held=job.held,
+                    bytes=job.bytes, files=job.files, attempt=job.attempt,
+                    max_attempts=job.max_attempts, duration_s=job.duration_s,
+                    at=_iso(job.updated_at))
+
+
+def entry_of_status(status: JobStatus) -> JobEntry:
+    return JobEntry(job=status.job, state=status.state, title=status.title, app=status.app,
+                    mapping=status.mapping, error=_short(status.error), held=status.held,
+                    bytes=status.bytes, files=status.files, attempt=status.attempt,
+                    max_attempts=status.max_attempts, duration_s=status.duration_s,
+                    at=status.at, percent=status.percent, bytes_per_s=status.bytes_per_s,
+                    eta_s=status.eta_s)
+
+
+class StatsPublisher:
+    def __init__(self, mqtt: MqttConnection, store: JobStore, history: History,
+                 mapping_names: list[str], clock: Callable[[], float] = time.time,
+                 interval: float = 1.0) -> None:
+        self._mqtt = mqtt
+        self._store = store
+        self._history = history
+        self._mapping_names = mapping_names
+        self._clock = clock
+        self._interval = interval
+        self._notes: queue.SimpleQueue[JobStatus] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._running: dict[str, JobEntry] = {}  # only the stats thread touches it
+        self._thread = threading.Thread(target=self._loop, name="stats", daemon=True)
+
+    def note(self, status: JobStatus) -> None:
+        """A job changed state or made progress (any thread; never blocks)."""
+        if status.state is not JobState.TEST:
+            self._notes.put(status)
+            self._wake.set()
+
+    def start(self) -> None:
+        self._wake.set()  # publish at once: the retained topic exists before any job
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Publish what is pending, then end the thread."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    # -- the stats thread --------------------------------------------------------------------
+    def _loop(self) -> None:
+        last = float("-inf")  # monotonic time of the last publish
+        while True:
+            self._wake.wait(REFRESH_S)
+            if not self._stopping.is_set():
+                # Throttle: gather what comes in until `interval` after the last publish.
+                self._stopping.wait(max(0.0, last + self._interval - time.monotonic()))
+            self._wake.clear()
+            try:
+                self._publish(self._drain())
+            except Exception:
+                log.exception("could not publish the statistics")
+            last = time.monotonic()
+            if self._stopping.is_set():
+                return
+
+    def _drain(self) -> list[JobStatus]:
+        notes = []
+        while True:
+            try:
+                notes.append(self._notes.get_nowait())
+            except queue.Empty:
+                return notes
+
+    def _publish(self, notes: list[JobStatus]) -> None:
+        now = self._clock()
+        self._history.count(notes, now)
+        for status in notes:
+            if status.state in RUNNING:
+                self._running[status.job] = entry_of_status(status)
+            else:
+                self._running.pop(status.job, None)
+        body = self.snapshot(now)
+        self._mqtt.publish(self._mqtt.topics.syncer_stats, body.model_dump_json(), retain=True)
+
+    def snapshot(self, now: float) -> SyncerStats:
+        running = sorted(self._running.values(), key=lambda e: e.at)
+        recent = [self._running.get(job.id) or entry_of_job(job)
+                  for job in self._store.recent(RECENT_JOBS)]
+        with_progress = [entry for entry in running if entry.percent is not None]
+        found = periods(self._history.synced_since(history_start(now)), now,
+                        self._mapping_names)
+        return SyncerStats(
+            at=utc_now_iso(),
+            current=max(with_progress, key=lambda e: e.at) if with_progress else None,
+            running=running, recent=recent, today=found.today, week=found.week,
+            mappings=found.mappings, days=found.days, totals=self._history.totals(),
+        )
