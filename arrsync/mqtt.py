@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -57,6 +58,8 @@ class MqttConnection:
         self._waiting: dict[int, Answer] = {}
         self._early: dict[int, ReasonCode] = {}  # PUBACKs that beat the registration of their mid
         self._stopping = False
+        # Told the seconds from publish() to the broker's acknowledgement (bridge metrics).
+        self.delivery_timer: Callable[[float], None] | None = None
 
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -145,9 +148,10 @@ class MqttConnection:
 
         While disconnected, paho keeps the message and sends it after reconnecting.
         """
+        started = time.monotonic()
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         log.debug("publish %s (mid %s, %d bytes)", topic, info.mid, len(payload))
-        callback = self._answer(topic, on_done, on_refused)
+        callback = self._answer(topic, on_done, on_refused, started)
         with self._lock:
             early = self._early.pop(info.mid, None)
             if early is None:
@@ -159,9 +163,12 @@ class MqttConnection:
     def ack(self, mid: int, qos: int) -> None:
         self._client.ack(mid, qos)
 
-    def _answer(self, topic: str, on_done: Delivered | None, on_refused: Answer | None) -> Answer:
+    def _answer(self, topic: str, on_done: Delivered | None, on_refused: Answer | None,
+                started: float) -> Answer:
         """What to do with the broker's answer to one publish."""
         def answer(reason_code: ReasonCode) -> None:
+            if self.delivery_timer and not reason_code.is_failure:
+                self.delivery_timer(time.monotonic() - started)
             if reason_code.is_failure:
                 log.error("the broker refused the publish to %s by user %s: %s", topic,
                           self.settings.username or "(anonymous)", reason_code)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from arrsync.wire import JobState
+from arrsync.wire import JobState, JobStatus
 
 RECENT_JOBS = 20
 HISTORY_DAYS = 30
@@ -37,6 +37,18 @@ class JobEntry(BaseModel):
     percent: int | None = Field(None, description="Running: percent done.")
     bytes_per_s: int | None = Field(None, description="Running: current speed.")
     eta_s: int | None = Field(None, description="Running: seconds left.")
+
+    @classmethod
+    def from_status(cls, status: JobStatus, max_error: int = 500) -> JobEntry:
+        """The entry a job status message makes; a long error is cut to `max_error`."""
+        error = status.error
+        if error and len(error) > max_error:
+            error = error[:max_error - 1] + "…"
+        return cls(job=status.job, state=status.state, title=status.title, app=status.app,
+                   mapping=status.mapping, error=error, held=status.held, bytes=status.bytes,
+                   files=status.files, attempt=status.attempt, max_attempts=status.max_attempts,
+                   duration_s=status.duration_s, at=status.at, percent=status.percent,
+                   bytes_per_s=status.bytes_per_s, eta_s=status.eta_s)
 
 
 class Tally(BaseModel):

@@ -44,6 +44,13 @@ class Topics:
     def all_sync_states(self) -> str:
         return f"{self.base}/sync/+"
 
+    def sync_state_name(self, topic: str) -> str | None:
+        """The `<state>` of a `<base>/sync/<state>` status topic; None for any other topic,
+        `sync/request` included."""
+        prefix = f"{self.base}/sync/"
+        rest = topic[len(prefix):] if topic.startswith(prefix) else ""
+        return rest if rest and "/" not in rest and topic != self.sync_request else None
+
     @property
     def syncer_state(self) -> str:
         return f"{self.base}/syncer/state"

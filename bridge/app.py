@@ -16,8 +16,10 @@ from arrsync.settings import Settings
 from arrsync.topics import APPS, Topics
 from bridge.arr import ArrPayload
 from bridge.auth import BasicAuth
+from bridge.dashboard import StatusBoard, register_dashboard
 from bridge.envelope import build_envelope_json
 from bridge.hints import unknown_url_hint, wrong_method_hint
+from bridge.metrics import BridgeMetrics, mark_event
 from bridge.spool import SpooledEvent
 
 log = logging.getLogger(__name__)
@@ -77,14 +79,17 @@ def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
 
 
 def create_app(settings: Settings, publisher: Publisher,
-               on_import: Callable[[list[str]], None] | None = None) -> Flask:
-    """`on_import` hears the files of each import accepted (catch-up then skips them)."""
+               on_import: Callable[[list[str]], None] | None = None,
+               board: StatusBoard | None = None, metrics: BridgeMetrics | None = None) -> Flask:
+    """`on_import` hears the files of each import accepted (catch-up then skips them); with a
+    `board`, the status page is at `/`; `/metrics` always."""
     app = Flask("arrsync-bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.bridge.max_body_bytes
     auth = BasicAuth(settings.bridge.username, settings.bridge.password)
     topics = Topics(settings.mqtt.base_topic)
 
     def accept(app_name: str, payload: ArrPayload, text: str) -> tuple[Response, int]:
+        mark_event(payload.event_type)
         event_id, envelope = build_envelope_json(app_name, payload, text)
         topic = topics.event(app_name, payload.event_type)
         try:
@@ -163,4 +168,7 @@ def create_app(settings: Settings, publisher: Publisher,
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response, exc.code or 404
 
+    (metrics or BridgeMetrics()).register(app, publisher, board)
+    if board is not None:
+        register_dashboard(app, board)
     return app

@@ -12,6 +12,8 @@ from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from bridge.app import create_app
 from bridge.catchup import build_catch_up
+from bridge.dashboard import StatusBoard
+from bridge.metrics import BridgeMetrics
 from bridge.relay import EventRelay
 from bridge.spool import Spool
 
@@ -61,8 +63,12 @@ class BridgeService:
         self.mqtt = MqttConnection(settings.mqtt, "bridge")
         self.relay = EventRelay(self.spool, self.mqtt, settings.bridge.ack_wait)
         self.catch_up = build_catch_up(settings, self.relay)
+        self.metrics = BridgeMetrics()
+        self.mqtt.delivery_timer = self.metrics.publish_latency.observe
+        self.board = StatusBoard(self.mqtt)
         self.app = create_app(settings, self.relay,
-                              on_import=self.catch_up.remember_webhook if self.catch_up else None)
+                              on_import=self.catch_up.remember_webhook if self.catch_up else None,
+                              board=self.board, metrics=self.metrics)
         self.server: Any = create_server(
             self.app,
             host=settings.bridge.host,
@@ -88,7 +94,7 @@ class BridgeService:
         if self.catch_up:
             self.catch_up.start()
         self._serving.start()
-        log.info("listening on %s/webhook/<app>", self.url)
+        log.info("listening on %s/webhook/<app>; status page at %s/", self.url, self.url)
 
     def _serve(self) -> None:
         try:

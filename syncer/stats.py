@@ -47,15 +47,6 @@ def entry_of_job(job: Job) -> JobEntry:
                     at=_iso(job.updated_at))
 
 
-def entry_of_status(status: JobStatus) -> JobEntry:
-    return JobEntry(job=status.job, state=status.state, title=status.title, app=status.app,
-                    mapping=status.mapping, error=_short(status.error), held=status.held,
-                    bytes=status.bytes, files=status.files, attempt=status.attempt,
-                    max_attempts=status.max_attempts, duration_s=status.duration_s,
-                    at=status.at, percent=status.percent, bytes_per_s=status.bytes_per_s,
-                    eta_s=status.eta_s)
-
-
 class StatsPublisher:
     def __init__(self, mqtt: MqttConnection, store: JobStore, history: History,
                  mapping_names: list[str], clock: Callable[[], float] = time.time,
@@ -118,7 +109,7 @@ class StatsPublisher:
         self._history.count(notes, now)
         for status in notes:
             if status.state in RUNNING:
-                self._running[status.job] = entry_of_status(status)
+                self._running[status.job] = JobEntry.from_status(status, MAX_ERROR_CHARS)
             else:
                 self._running.pop(status.job, None)
         body = self.snapshot(now)

@@ -147,10 +147,13 @@ def http(method: str, url: str, body: bytes | str | None = None,
         return HttpAnswer(error.code, _headers(error.headers), error.read())
 
 
-def mosquitto_pub(port: int, topic: str, message: str) -> None:
-    """Publish with the real mosquitto_pub command, as a user or a script would."""
-    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
-                    "-t", topic, "-m", message], check=True, timeout=10)
+def mosquitto_pub(port: int, topic: str, message: str, *, retain: bool = False) -> None:
+    """Publish with the real mosquitto_pub command, as a user or a script would. A retained
+    empty message clears the topic's retained one."""
+    command = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", topic]
+    command += ["-r"] if retain else []
+    command += ["-m", message] if message else ["-n"]
+    subprocess.run(command, check=True, timeout=10)
 
 
 def import_envelope(event_id: str, paths: list[str], title: str | None = None,

@@ -188,7 +188,7 @@ def test_periods_follow_local_days_and_weeks() -> None:
     assert list(by_name) == ["Movies", "TV", "Books"]
     assert (by_name["TV"].today.count, by_name["TV"].today.bytes_per_s) == (1, None)
     assert by_name["Books"].week.count == 0
-    assert [d.date for d in found.days][0] == (wednesday - timedelta(days=29)).isoformat()
+    assert found.days[0].date == (wednesday - timedelta(days=29)).isoformat()
     assert found.days[-1].date == wednesday.isoformat()
     assert {d.date: d.bytes for d in found.days if d.bytes} == {
         wednesday.isoformat(): 150,

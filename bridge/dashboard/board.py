@@ -1,0 +1,170 @@
+"""What the status page and the metrics show, built only from what the MQTT topics carry.
+
+The board subscribes, on the bridge's connection, to the job status messages, the syncer's
+retained summary and statistics, and every component's availability. The retained ones
+arrive at once after a (re)start, so a restarted bridge shows the recent jobs and totals
+without asking anyone; the live status messages then keep it up to the second. For each
+job the newest message wins, whichever topic brought it.
+
+It also sends the page's one request: `{"retry": JOB}` on `<base>/sync/request`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import paho.mqtt.client as paho
+from pydantic import ValidationError
+
+from arrsync.mqtt import MqttConnection
+from arrsync.statistics import JobEntry, SyncerStats, parse_stats
+from arrsync.topics import COMPONENTS
+from arrsync.wire import JobState, JobStatus, utc_now_iso
+
+log = logging.getLogger(__name__)
+
+KEEP_JOBS = 200
+RECENT_SHOWN = 15
+FAILED_SHOWN = 10
+RUNNING = (JobState.STARTED, JobState.PROGRESS)
+RetryOutcome = Literal["requested", "refused", "no answer", "broker disconnected"]
+
+
+@dataclass
+class BoardView:
+    """One consistent snapshot for the page, the JSON API and the metrics."""
+
+    at: str
+    broker_connected: bool
+    availability: dict[str, str]            # component → online, offline or unknown
+    summary: dict[str, Any] | None          # <base>/syncer/state as published
+    stats: SyncerStats | None               # <base>/syncer/stats as published
+    running: list[JobEntry] = field(default_factory=list)
+    recent: list[JobEntry] = field(default_factory=list)
+    failed: list[JobEntry] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        stats = self.stats or SyncerStats(at="")
+
+        def entries(found: list[JobEntry]) -> list[dict[str, Any]]:
+            return [entry.model_dump(mode="json") for entry in found]
+
+        return {
+            "at": self.at, "broker": "connected" if self.broker_connected else "disconnected",
+            "availability": self.availability, "summary": self.summary,
+            "running": entries(self.running), "recent": entries(self.recent),
+            "failed": entries(self.failed),
+            "today": stats.today.model_dump(), "week": stats.week.model_dump(),
+            "mappings": [m.model_dump() for m in stats.mappings],
+            "days": [d.model_dump() for d in stats.days],
+            "stats_at": self.stats.at if self.stats else None,
+        }
+
+
+class StatusBoard:
+    def __init__(self, mqtt: MqttConnection) -> None:
+        self._mqtt = mqtt
+        self._topics = mqtt.topics
+        # Guards the four fields below; messages are parsed before it is taken.
+        self._lock = threading.Lock()
+        self._jobs: dict[str, JobEntry] = {}
+        self._availability: dict[str, str] = {}
+        self._summary: dict[str, Any] | None = None
+        self._stats: SyncerStats | None = None
+        for topic in (self._topics.all_sync_states, self._topics.syncer_state,
+                      self._topics.syncer_stats, self._topics.all_availability):
+            mqtt.subscribe(topic)
+        mqtt.on_message(self.handle)
+
+    # -- in (network thread: parse, then a short update under the lock) ----------------------
+    def handle(self, message: paho.MQTTMessage) -> None:
+        topic, payload = message.topic, bytes(message.payload)
+        component = self._topics.availability_component(topic)
+        if component:
+            with self._lock:
+                self._availability[component] = payload.decode(errors="replace") or "unknown"
+        elif topic == self._topics.syncer_stats:
+            self._take_stats(payload)
+        elif topic == self._topics.syncer_state:
+            self._take_summary(payload)
+        elif self._topics.sync_state_name(topic):
+            self._take_status(payload)
+
+    def _take_stats(self, payload: bytes) -> None:
+        if not payload:
+            return
+        try:
+            stats = parse_stats(payload)
+        except ValidationError:
+            log.warning("ignoring malformed statistics on %s", self._topics.syncer_stats)
+            return
+        with self._lock:
+            self._stats = stats
+            for entry in [*stats.recent, *stats.running]:
+                self._keep(entry)
+
+    def _take_summary(self, payload: bytes) -> None:
+        try:
+            summary = json.loads(payload) if payload else None
+        except ValueError:
+            log.warning("ignoring a malformed summary on %s", self._topics.syncer_state)
+            return
+        with self._lock:
+            self._summary = summary if isinstance(summary, dict) else None
+
+    def _take_status(self, payload: bytes) -> None:
+        try:
+            status = JobStatus.model_validate_json(payload)
+        except ValidationError:
+            log.warning("ignoring a malformed job status")
+            return
+        if status.state is JobState.TEST:
+            return
+        with self._lock:
+            self._keep(JobEntry.from_status(status))
+
+    def _keep(self, entry: JobEntry) -> None:
+        """Under the lock: the newer message about a job wins; the oldest jobs go."""
+        known = self._jobs.get(entry.job)
+        if known and known.at > entry.at:
+            return
+        self._jobs[entry.job] = entry
+        if len(self._jobs) > KEEP_JOBS:
+            oldest = min(self._jobs.values(), key=lambda e: e.at)
+            del self._jobs[oldest.job]
+
+    # -- out ---------------------------------------------------------------------------------
+    def view(self) -> BoardView:
+        with self._lock:
+            jobs = sorted(self._jobs.values(), key=lambda e: e.at, reverse=True)
+            availability = {c: self._availability.get(c, "unknown") for c in COMPONENTS}
+            summary, stats = self._summary, self._stats
+        return BoardView(
+            at=utc_now_iso(), broker_connected=self._mqtt.connected.is_set(),
+            availability=availability, summary=summary, stats=stats,
+            running=[e for e in reversed(jobs) if e.state in RUNNING],
+            recent=jobs[:RECENT_SHOWN],
+            failed=[e for e in jobs if e.state is JobState.FAILED][:FAILED_SHOWN],
+        )
+
+    def request_retry(self, job: str, timeout: float = 5.0) -> RetryOutcome:
+        """Ask the syncer to run a failed job again; waits for the broker's answer."""
+        if not self._mqtt.connected.is_set():
+            return "broker disconnected"
+        answered = threading.Event()
+        accepted: list[bool] = []
+
+        def done(ok: bool) -> None:
+            accepted.append(ok)
+            answered.set()
+
+        request = json.dumps({"retry": job, "id": f"web-{uuid.uuid4().hex[:12]}"})
+        self._mqtt.publish(self._topics.sync_request, request, on_done=done)
+        if not answered.wait(timeout):
+            return "no answer"
+        return "requested" if accepted[0] else "refused"
