@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := mosquitto mosquitto-clients rsync
+# The status page's browser test drives Debian's chromium: `make test` installs it too.
+test screenshots: BROWSER := chromium
 
-.PHONY: test run lint bench system-packages clean
+.PHONY: test run lint bench screenshots system-packages clean
 
 test: $(VENV)/.installed system-packages
 	$(BIN)/ruff check .
@@ -21,18 +23,24 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed system-packages
 	$(BIN)/python tests/benchmarks/bench_bridge.py
 
+# The status page's screenshot in docs/images, taken by its browser test.
+screenshots: $(VENV)/.installed system-packages
+	ARRSYNC_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/bridge/test_status_page.py
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# mosquitto, mosquitto_pub/mosquitto_sub and rsync come from Debian packages.
+# mosquitto, mosquitto_pub/mosquitto_sub and rsync come from Debian packages, and so does
+# chromium for the tests: Playwright drives it headless and never downloads a browser.
 system-packages:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v mosquitto_pub >/dev/null 2>&1 || missing="$$missing mosquitto-clients"; \
 	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
+	[ -z "$(BROWSER)" ] || [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "installing Debian packages:$$missing"; \

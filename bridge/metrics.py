@@ -75,10 +75,10 @@ class BridgeMetrics:
         def _count_webhook(response: Response) -> Response:
             if request.endpoint in WEBHOOK_ENDPOINTS:
                 app_name = (request.view_args or {}).get("app_name", "arrsync").lower()
-                event = g.get("arr_event", "unknown")
+                event = g.get("arr_event")  # None: the body was not understood
                 self.webhooks.labels(
                     app=app_name if app_name in (*APPS, "arrsync") else "unknown",
-                    event=event if event in EVENTS else "other",
+                    event="unknown" if event is None else event if event in EVENTS else "other",
                     outcome=OUTCOMES.get(response.status_code, "error"),
                 ).inc()
             return response

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Writes Mosquitto's password file for arrsync from the MQTT_*_PASSWORD variables of .env:
-# the five users of mosquitto/acl, hashed by the real mosquitto_passwd. Replaces the file
+# the five users of mosquitto/acl, hashed by the real mosquitto_passwd, and `homeassistant`
+# (Home Assistant's login) when MQTT_HOMEASSISTANT_PASSWORD is set. Replaces the file
 # (a new one is written beside it, then renamed), readable by its owner only.
 #
 #   Docker:      docker compose run --rm passwd
@@ -37,10 +38,20 @@ for entry in bridge:MQTT_BRIDGE_PASSWORD syncer:MQTT_SYNCER_PASSWORD \
     fi
     create=
 done
+users="bridge syncer notifier trigger viewer"
+if [ -n "${MQTT_HOMEASSISTANT_PASSWORD:-}" ]; then
+    if ! errors=$(mosquitto_passwd -b "$new" homeassistant "$MQTT_HOMEASSISTANT_PASSWORD" 2>&1) \
+            || [ -n "$errors" ]; then
+        rm -f "$new"
+        echo "make-passwd: mosquitto_passwd failed for homeassistant: $errors" >&2
+        exit 1
+    fi
+    users="$users homeassistant"
+fi
 
 if [ -n "$owner" ]; then
     chown "$owner" "$new"
 fi
 chmod 0600 "$new"
 mv -f "$new" "$file"
-echo "make-passwd: wrote $file (users: bridge syncer notifier trigger viewer)"
+echo "make-passwd: wrote $file (users: $users)"

@@ -199,3 +199,21 @@ def secured_broker(folder: Path, users: dict[str, str]) -> LocalBroker:
     broker = LocalBroker(folder / "data", password_file=passwd, acl_file=acl)
     broker.start()
     return broker
+
+
+def make_password_file(path: Path, users: dict[str, str]) -> None:
+    """The real `mosquitto_passwd`: -c for the first user (creates the file), then add."""
+    tool = shutil.which("mosquitto_passwd")
+    assert tool, "mosquitto_passwd is missing (Debian package: mosquitto)"
+    for index, (user, password) in enumerate(users.items()):
+        create = ["-c"] if index == 0 else []
+        done = subprocess.run(
+            [tool, "-b", *create, str(path), user, password],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        assert done.returncode == 0, f"mosquitto_passwd failed for {user}: {done.stderr}"
+        # 2.0.x answers a file it cannot parse with "Error: …" and exit status 0.
+        assert "Error" not in done.stderr, done.stderr

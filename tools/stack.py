@@ -157,6 +157,7 @@ def main() -> int:
     url = f"http://{settings.bridge.host}:{settings.bridge.port}/webhook/radarr"
     say(f"config: {config}")
     say(f"webhook URL for Radarr: {url}")
+    say(f"status page: http://{settings.bridge.host}:{settings.bridge.port}/")
     if not user_config:
         sample = RUN_DIR / "radarr-import.json"
         say("post a sample Radarr import:")

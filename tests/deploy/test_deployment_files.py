@@ -704,9 +704,11 @@ def test_mosquitto_healthcheck_logs_in(broker_folder: Path) -> None:
 # -- the broker's set-up, run for real --------------------------------------------------------
 
 
-def run_make_passwd(target: Path, owner: str | None) -> subprocess.CompletedProcess[str]:
+def run_make_passwd(target: Path, owner: str | None,
+                    **override: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **{
-        name: value for name, value in filled_env_example().items() if name.startswith("MQTT_")}}
+        name: value for name, value in filled_env_example().items() if name.startswith("MQTT_")},
+        **override}
     return subprocess.run(["sh", str(MAKE_PASSWD), str(target), *([owner] if owner else [])],
                           env=env, capture_output=True, text=True, timeout=30, check=False)
 
@@ -714,7 +716,7 @@ def run_make_passwd(target: Path, owner: str | None) -> subprocess.CompletedProc
 def logins(port: int) -> dict[str, str | None]:
     """For each user of .env.example: None when the broker accepts its password."""
     dotenv, answers = filled_env_example(), {}
-    for user in ("bridge", "syncer", "notifier", "trigger", "viewer"):
+    for user in ("bridge", "syncer", "notifier", "trigger", "viewer", "homeassistant"):
         mqtt = MqttSettings(host="127.0.0.1", port=port, username=user,
                             password=dotenv[f"MQTT_{user.upper()}_PASSWORD"])
         connection = MqttConnection(mqtt, "check", announce=False)
@@ -735,9 +737,15 @@ def test_make_passwd_writes_every_user_the_broker_then_accepts(broker_folder: Pa
     broker.start()
     try:
         assert logins(broker.port) == dict.fromkeys(
-            ["bridge", "syncer", "notifier", "trigger", "viewer"])
+            ["bridge", "syncer", "notifier", "trigger", "viewer", "homeassistant"])
     finally:
         broker.stop()
+    assert "users: bridge syncer notifier trigger viewer homeassistant" in done.stdout
+    # Home Assistant's login is optional: without its password there is no such user.
+    optional = run_make_passwd(passwd, None, MQTT_HOMEASSISTANT_PASSWORD="")
+    assert optional.returncode == 0, optional.stderr
+    assert [line.split(":")[0] for line in passwd.read_text().splitlines()] == [
+        "bridge", "syncer", "notifier", "trigger", "viewer"]
     # An empty password stops it before the old file is touched.
     before = passwd.read_bytes()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MQTT_BRIDGE_PASSWORD": "x"}

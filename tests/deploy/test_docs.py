@@ -102,3 +102,36 @@ def test_the_readme_mapping_table_is_the_example_config() -> None:
     for m in example:
         row = f"| {m.name} | `{m.arr_path}` | `{m.source}` | `{m.dest}` |"
         assert row in README, f"README's mapping table lacks {row}"
+
+
+def test_every_statistics_field_is_documented() -> None:
+    from arrsync.statistics import JobEntry, MappingTotals, SyncerStats, Tally
+
+    section = TOPICS[TOPICS.index("## Syncer statistics"):]
+    for model in (SyncerStats, JobEntry, Tally, MappingTotals):
+        for field in model.model_fields:
+            assert f"`{field}`" in section, f"{model.__name__}.{field}"
+
+
+def test_the_node_red_flow_subscribes_to_the_status_and_asks_for_a_sync() -> None:
+    from syncer.service import parse_request
+
+    page = (ROOT / "docs" / "home-tools.md").read_text()
+    section = page[page.index("## Node-RED"):]
+    start = section.index("```json") + len("```json")
+    flow = json.loads(section[start:section.index("```", start)])
+    nodes = {node["id"]: node for node in flow}
+    assert len(nodes) == len(flow)
+    for node in flow:  # every wire and every broker reference points at a node of the flow
+        assert all(target in nodes for outputs in node.get("wires", []) for target in outputs)
+        if node["type"] in ("mqtt in", "mqtt out"):
+            assert nodes[node["broker"]]["type"] == "mqtt-broker"
+        assert node.get("z") in (None, *nodes)
+    (status,) = [n for n in flow if n["type"] == "mqtt in"]
+    assert status["topic"] == "arrsync/sync/+" and status["datatype"] == "json"
+    (request,) = [n for n in flow if n["type"] == "mqtt out"]
+    assert request["topic"] == "arrsync/sync/request" and request["retain"] == "false"
+    (inject,) = [n for n in flow if n["type"] == "inject"]
+    assert inject["wires"] == [[request["id"]]]
+    request_id, path, retry = parse_request(inject["payload"].encode())
+    assert (request_id, path, retry) == ("node-red-dune", "/movies/Dune (2021)", None)

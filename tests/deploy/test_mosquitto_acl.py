@@ -33,7 +33,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.helpers import MqttWatcher, wait_until
+from tests.helpers import MqttWatcher, make_password_file, wait_until
 from tools.localbroker import CONFIG_DIR, LocalBroker
 
 ACL_FILE = CONFIG_DIR / "acl"
@@ -44,6 +44,7 @@ USERS = {
     "notifier": "notifier-Secret-3",
     "trigger": "trigger-Secret-4",
     "viewer": "viewer-Secret-5",
+    "homeassistant": "homeassistant-Secret-6",
 }
 TIMEOUT = 5.0
 
@@ -56,8 +57,11 @@ BRIDGE_ONLINE = "arrsync/bridge/availability"
 SYNC_REQUEST = "arrsync/sync/request"
 SUCCEEDED = "arrsync/sync/succeeded"
 SYNCER_STATE = "arrsync/syncer/state"
+SYNCER_STATS = "arrsync/syncer/stats"
 NOTIFIER_ONLINE = "arrsync/notifier/availability"
 AUDIT = "arrsync/audit/radarr-4k"
+HA_CONFIG = "homeassistant/sensor/arrsync/queue_length/config"
+HA_STATUS = "homeassistant/status"
 
 
 def code(reason: ReasonCode) -> tuple[int, str]:
@@ -65,24 +69,6 @@ def code(reason: ReasonCode) -> tuple[int, str]:
 
 
 # -- the broker -------------------------------------------------------------------------------
-
-
-def make_password_file(path: Path, users: dict[str, str]) -> None:
-    """The real `mosquitto_passwd`: -c for the first user (creates the file), then add."""
-    tool = shutil.which("mosquitto_passwd")
-    assert tool, "mosquitto_passwd is missing (Debian package: mosquitto)"
-    for index, (user, password) in enumerate(users.items()):
-        create = ["-c"] if index == 0 else []
-        done = subprocess.run(
-            [tool, "-b", *create, str(path), user, password],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        assert done.returncode == 0, f"mosquitto_passwd failed for {user}: {done.stderr}"
-        # 2.0.x answers a file it cannot parse with "Error: …" and exit status 0.
-        assert "Error" not in done.stderr, done.stderr
 
 
 def start_broker(folder: Path, make_passwd: Callable[[Path], object]) -> LocalBroker:
@@ -202,11 +188,13 @@ def login(session: Callable[..., Session]) -> Callable[[str], Session]:
 
 @pytest.fixture
 def watch(acl_broker: LocalBroker) -> Iterator[Callable[..., MqttWatcher]]:
-    """A subscribed MqttWatcher as one of USERS (on arrsync/# unless told otherwise)."""
+    """A subscribed MqttWatcher as one of USERS (on arrsync/# and homeassistant/# unless
+    told otherwise)."""
     with ExitStack() as stack:
 
         def open_watcher(user: str, *topics: str) -> MqttWatcher:
-            watcher = MqttWatcher(acl_broker.port, list(topics or ["arrsync/#"]), user, USERS[user])
+            chosen = list(topics or ["arrsync/#", "homeassistant/#"])
+            watcher = MqttWatcher(acl_broker.port, chosen, user, USERS[user])
             return stack.enter_context(watcher)
 
         yield open_watcher
@@ -330,14 +318,18 @@ def test_compose_healthcheck_command(acl_broker: LocalBroker) -> None:
 
 # Each publication by a user allowed to make it, and who may read it. Every user reads one of
 # the last two, so once a watcher has its last one, everything before it has arrived too.
+HA = "homeassistant"
 PUBLICATIONS = [
-    ("bridge", EVENT, {"syncer", "viewer"}),
-    ("syncer", SUCCEEDED, {"notifier", "trigger", "viewer"}),
-    ("syncer", SYNCER_STATE, {"syncer", "viewer"}),
-    ("syncer", AUDIT, {"viewer"}),
-    ("notifier", NOTIFIER_ONLINE, {"notifier", "viewer"}),
-    ("bridge", BRIDGE_ONLINE, {"bridge", "notifier", "viewer"}),
-    ("trigger", SYNC_REQUEST, {"syncer", "notifier", "trigger", "viewer"}),
+    ("bridge", EVENT, {"syncer", "viewer", HA}),
+    ("syncer", SUCCEEDED, {"bridge", "notifier", "trigger", "viewer", HA}),
+    ("syncer", SYNCER_STATE, {"bridge", "syncer", "viewer", HA}),
+    ("syncer", SYNCER_STATS, {"bridge", "syncer", "viewer", HA}),
+    ("syncer", AUDIT, {"syncer", "viewer", HA}),
+    ("syncer", HA_CONFIG, {"syncer", HA}),
+    (HA, HA_STATUS, {"syncer", HA}),
+    ("notifier", NOTIFIER_ONLINE, {"bridge", "notifier", "viewer", HA}),
+    ("bridge", BRIDGE_ONLINE, {"bridge", "notifier", "viewer", HA}),
+    ("trigger", SYNC_REQUEST, {"bridge", "syncer", "notifier", "trigger", "viewer", HA}),
 ]
 
 
@@ -345,8 +337,8 @@ def test_each_user_reads_exactly_its_topics(
     login: Callable[[str], Session], watch: Callable[..., MqttWatcher], marker: str
 ) -> None:
     # Everyone subscribes to everything (Mosquitto grants it); the ACL filters each message.
-    watchers = {user: watch(user, "arrsync/#") for user in USERS}
-    publishers = {user: login(user) for user in ("bridge", "syncer", "notifier", "trigger")}
+    watchers = {user: watch(user) for user in USERS}
+    publishers = {user: login(user) for user in ("bridge", "syncer", "notifier", "trigger", HA)}
     for user, topic, _readers in PUBLICATIONS:
         # One at a time: the PUBACK means the broker has queued it for every reader.
         assert code(publishers[user].send(topic, f"{marker} {user}")) == SUCCESS, topic
@@ -401,6 +393,28 @@ def test_bridge_publishes_events_and_its_availability(
     wait_received(viewer, BRIDGE_ONLINE, f"{marker} online")
     assert received(syncer, EVENT, f"{marker} event")
     assert received(viewer, EVENT, f"{marker} event")
+
+
+def test_bridge_asks_for_a_retry_for_its_status_page(
+    login: Callable[[str], Session], watch: Callable[..., MqttWatcher], marker: str
+) -> None:
+    syncer = watch("syncer", SYNC_REQUEST)
+    retry = f'{{"retry": "{marker}"}}'
+    assert code(login("bridge").send(SYNC_REQUEST, retry)) == SUCCESS
+    wait_received(syncer, SYNC_REQUEST, retry)
+
+
+def test_syncer_keeps_its_discovery_configs_retained_for_home_assistant(
+    acl_broker: LocalBroker, login: Callable[[str], Session], marker: str
+) -> None:
+    syncer = login("syncer")
+    assert code(syncer.send(HA_CONFIG, f"{marker} config", retain=True)) in (
+        SUCCESS, NO_SUBSCRIBERS)
+    try:
+        got = mosquitto_sub_one(acl_broker.port, HA, USERS[HA], "-t", HA_CONFIG)
+        assert (got.returncode, got.stdout) == (0, f"{HA_CONFIG} {marker} config\n"), got
+    finally:
+        syncer.send(HA_CONFIG, "", retain=True)  # removed, as for a gone entity
 
 
 def test_syncer_reads_events_and_requests_and_publishes_status_and_state(
@@ -484,20 +498,27 @@ def test_trigger_cannot_publish_an_event_with_mosquitto_pub(
 # message and do read the control one)
 FORBIDDEN = [
     ("bridge", SUCCEEDED, BRIDGE_ONLINE, ("notifier", "viewer")),
-    ("bridge", SYNC_REQUEST, BRIDGE_ONLINE, ("notifier", "viewer")),
+    ("bridge", SYNCER_STATS, BRIDGE_ONLINE, ("viewer", HA)),
+    ("bridge", HA_CONFIG, BRIDGE_ONLINE, (HA,)),
     ("bridge", NOTIFIER_ONLINE, BRIDGE_ONLINE, ("notifier", "viewer")),
     ("syncer", EVENT, SYNCER_STATE, ("syncer", "viewer")),
     ("syncer", "arrsync/events/arrsync/Test", SYNCER_STATE, ("syncer", "viewer")),
     ("syncer", BRIDGE_ONLINE, SYNCER_STATE, ("viewer",)),
+    ("syncer", HA_STATUS, SYNCER_STATE, (HA,)),
+    ("syncer", "homeassistant/sensor/another-device/x/config", SYNCER_STATE, (HA,)),
     ("notifier", SUCCEEDED, NOTIFIER_ONLINE, ("notifier", "viewer")),
     ("notifier", "arrsync/sync/failed", NOTIFIER_ONLINE, ("notifier", "viewer")),
     ("notifier", SYNC_REQUEST, NOTIFIER_ONLINE, ("notifier", "viewer")),
     ("notifier", BRIDGE_ONLINE, NOTIFIER_ONLINE, ("notifier", "viewer")),
     ("trigger", EVENT, SYNC_REQUEST, ("syncer", "viewer")),
     ("trigger", SUCCEEDED, SYNC_REQUEST, ("trigger", "notifier", "viewer")),
-    ("bridge", AUDIT, BRIDGE_ONLINE, ("viewer",)),
-    ("notifier", AUDIT, NOTIFIER_ONLINE, ("viewer",)),
-    ("trigger", AUDIT, SYNC_REQUEST, ("viewer",)),
+    ("bridge", AUDIT, BRIDGE_ONLINE, ("viewer", HA)),
+    ("notifier", AUDIT, NOTIFIER_ONLINE, ("viewer", HA)),
+    ("trigger", AUDIT, SYNC_REQUEST, ("viewer", HA)),
+    ("trigger", HA_STATUS, SYNC_REQUEST, ("syncer", HA)),
+    (HA, EVENT, SYNC_REQUEST, ("syncer", "viewer")),
+    (HA, SUCCEEDED, SYNC_REQUEST, ("notifier", "viewer", "bridge")),
+    (HA, SYNCER_STATS, SYNC_REQUEST, ("viewer", "bridge")),
 ]
 
 
