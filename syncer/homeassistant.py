@@ -52,8 +52,9 @@ class Discovery:
         self.discovery = DiscoveryTopics(settings.homeassistant.prefix, node)
         self.mqtt = MqttConnection(settings.mqtt, "syncer", announce=False,
                                    client_id=f"{settings.syncer.client_id}-homeassistant")
-        self._lock = threading.Lock()  # guards _audits
+        self._lock = threading.Lock()  # guards _audits and _told_refusal
         self._audits: set[str] = set()  # slugs of the arrs with an audit summary
+        self._told_refusal = False
         name = "arrsync" if node == "arrsync" else f"arrsync ({settings.mqtt.base_topic})"
         self._device = {"identifiers": [f"arrsync_{node}"], "name": name,
                         "manufacturer": "arrsync", "model": "arr import syncer",
@@ -154,9 +155,21 @@ class Discovery:
         entities = self.entities()
         for (component, object_id), config in entities.items():
             self.mqtt.publish(self.discovery.config(component, object_id), json.dumps(config),
-                              retain=True)
+                              retain=True, on_done=self._published)
         log.info("announced %d entities to Home Assistant under %s/", len(entities),
                  self.discovery.prefix)
+
+    def _published(self, ok: bool) -> None:
+        """Say once, and how to fix it, when the broker refuses the configs (its ACL)."""
+        if ok:
+            return
+        with self._lock:
+            tell, self._told_refusal = not self._told_refusal, True
+        if tell:
+            log.warning("the broker refused the Home Assistant discovery configs: the "
+                        "syncer's MQTT user needs write access to %s/+/%s/# (mosquitto/acl), "
+                        "or set homeassistant.discovery: false", self.discovery.prefix,
+                        self.discovery.node)
 
     def _remove(self, component: str, object_id: str) -> None:
         log.info("removing the Home Assistant entity %s %s", component, object_id)

@@ -25,6 +25,7 @@ from syncer.store import JobStore
 log = logging.getLogger(__name__)
 
 REFRESH_S = 60.0
+OFFLINE_CHECK_S = 1.0
 MAX_ERROR_CHARS = 500
 RUNNING = (JobState.STARTED, JobState.PROGRESS)
 
@@ -82,17 +83,21 @@ class StatsPublisher:
     # -- the stats thread --------------------------------------------------------------------
     def _loop(self) -> None:
         last = float("-inf")  # monotonic time of the last publish
+        held = False  # statistics wait for the broker: paho would pile them up in memory
         while True:
-            self._wake.wait(REFRESH_S)
+            self._wake.wait(OFFLINE_CHECK_S if held else REFRESH_S)
             if not self._stopping.is_set():
                 # Throttle: gather what comes in until `interval` after the last publish.
                 self._stopping.wait(max(0.0, last + self._interval - time.monotonic()))
             self._wake.clear()
             try:
-                self._publish(self._drain())
+                self._take(self._drain())
+                held = not self._mqtt.connected.is_set() and not self._stopping.is_set()
+                if not held:
+                    self._publish()
+                    last = time.monotonic()
             except Exception:
                 log.exception("could not publish the statistics")
-            last = time.monotonic()
             if self._stopping.is_set():
                 return
 
@@ -104,15 +109,17 @@ class StatsPublisher:
             except queue.Empty:
                 return notes
 
-    def _publish(self, notes: list[JobStatus]) -> None:
-        now = self._clock()
-        self._history.count(notes, now)
+    def _take(self, notes: list[JobStatus]) -> None:
+        """Count the finished jobs; keep the running ones' progress."""
+        self._history.count(notes, self._clock())
         for status in notes:
             if status.state in RUNNING:
                 self._running[status.job] = JobEntry.from_status(status, MAX_ERROR_CHARS)
             else:
                 self._running.pop(status.job, None)
-        body = self.snapshot(now)
+
+    def _publish(self) -> None:
+        body = self.snapshot(self._clock())
         self._mqtt.publish(self._mqtt.topics.syncer_stats, body.model_dump_json(), retain=True)
 
     def snapshot(self, now: float) -> SyncerStats:

@@ -6,17 +6,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
+from pydantic import SecretStr
 
 from arrsync.settings import Settings
 from arrsync.topics import COMPONENTS, DiscoveryTopics, Topics
 from syncer.service import SyncerService
-from tests.helpers import MqttWatcher, Received, mosquitto_pub, publish_import
+from tests.helpers import (
+    MqttWatcher,
+    Received,
+    make_password_file,
+    mosquitto_pub,
+    publish_import,
+    wait_until,
+)
 from tests.media import MediaTree, syncer_settings
-from tools.localbroker import LocalBroker
+from tools.localbroker import CONFIG_DIR, LocalBroker
 
 Start = Callable[[Settings], SyncerService]
 CORE = {
@@ -208,3 +217,37 @@ def test_nothing_is_announced_with_discovery_off(
         watcher.wait_for("/syncer/stats")  # the syncer is up and publishing
     assert retained(broker, f"{prefix}/#") == {}
 
+
+
+def test_a_broker_that_refuses_the_configs_gets_one_clear_warning(
+    settings: Settings, start_syncer: Start, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The project's ACL without the syncer's discovery rights, as an older one would be."""
+    acl = "\n".join(line for line in (CONFIG_DIR / "acl").read_text().splitlines()
+                    if not line.startswith("topic readwrite homeassistant/+/"))
+    (tmp_path / "acl").write_text(acl + "\n")
+    make_password_file(tmp_path / "passwd", {"syncer": "syncer-Secret-2"})
+    (tmp_path / "passwd").chmod(0o600)
+    (tmp_path / "data").mkdir()
+    strict = LocalBroker(tmp_path / "data", password_file=tmp_path / "passwd",
+                         acl_file=tmp_path / "acl")
+    strict.start()
+    try:
+        mqtt = settings.mqtt.model_copy(update={
+            "port": strict.port, "username": "syncer", "base_topic": "arrsync",
+            "password": SecretStr("syncer-Secret-2")})
+        syncer = start_syncer(settings.model_copy(update={
+            "mqtt": mqtt, "homeassistant": settings.homeassistant.model_copy(
+                update={"prefix": "homeassistant"})}))
+        wait_until(lambda: "refused the Home Assistant discovery" in caplog.text,
+                   message="the warning")
+        assert syncer.discovery is not None
+        syncer.discovery.announce()  # again: every config is refused again...
+        wait_until(lambda: caplog.text.count("broker rejected publish") >= 2 * len(CORE))
+        syncer.stop()
+    finally:
+        strict.stop()
+    warnings = [r for r in caplog.records if "discovery configs" in r.getMessage()]
+    assert len(warnings) == 1  # ...but said once
+    assert "homeassistant/+/arrsync/#" in warnings[0].getMessage()
+    assert "homeassistant.discovery: false" in warnings[0].getMessage()

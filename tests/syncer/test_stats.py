@@ -86,7 +86,7 @@ def test_a_running_transfer_shows_its_progress(
 ) -> None:
     media.put("/movies/Big/Big.mkv", size=3_000_000)
     settings = syncer_settings(make_settings, broker, media, base_topic,
-                               rsync_extra_args=["--bwlimit=1000"])  # KiB/s: about 3 s
+                               rsync_extra_args=["--bwlimit=600"])  # KiB/s: about 5 s
     start_syncer(settings)
     with MqttWatcher(broker.port, [f"{base_topic}/syncer/stats"]) as watcher:
         mosquitto_pub(broker.port, f"{base_topic}/sync/request", "/movies/Big")
