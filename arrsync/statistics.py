@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from arrsync.wire import JobState, JobStatus
+from arrsync.wire import JobAction, JobState, JobStatus
 
 RECENT_JOBS = 20
 HISTORY_DAYS = 30
@@ -23,6 +23,7 @@ class JobEntry(BaseModel):
 
     job: str = Field(description="Job id.")
     state: JobState = Field(description="Its latest state.")
+    action: JobAction = Field(JobAction.COPY, description="copy, replace, rename or recycle.")
     title: str | None = Field(None, description="Movie, episode, album or book, readable.")
     app: str | None = Field(None, description="radarr, sonarr, …, or 'manual'.")
     mapping: str | None = Field(None, description="Name of the mapping used.")
@@ -44,7 +45,8 @@ class JobEntry(BaseModel):
         error = status.error
         if error and len(error) > max_error:
             error = error[:max_error - 1] + "…"
-        return cls(job=status.job, state=status.state, title=status.title, app=status.app,
+        return cls(job=status.job, state=status.state, action=status.action,
+                   title=status.title, app=status.app,
                    mapping=status.mapping, error=error, held=status.held, bytes=status.bytes,
                    files=status.files, attempt=status.attempt, max_attempts=status.max_attempts,
                    duration_s=status.duration_s, at=status.at, percent=status.percent,
@@ -52,10 +54,10 @@ class JobEntry(BaseModel):
 
 
 class Tally(BaseModel):
-    """What succeeded in a period."""
+    """What was copied in a period: the copy and replace jobs that succeeded."""
 
-    count: int = Field(0, description="Jobs that succeeded.")
-    bytes: int = Field(0, description="Bytes they synced.")
+    count: int = Field(0, description="Copy and replace jobs that succeeded.")
+    bytes: int = Field(0, description="Bytes they copied.")
     bytes_per_s: int | None = Field(
         None, description="Average speed: their bytes over their rsync time (null: none)."
     )
@@ -69,8 +71,8 @@ class MappingPeriods(BaseModel):
 
 class DayTotal(BaseModel):
     date: str = Field(description="Local date, YYYY-MM-DD.")
-    count: int = Field(0, description="Jobs that succeeded that day.")
-    bytes: int = Field(0, description="Bytes they synced.")
+    count: int = Field(0, description="Copy and replace jobs that succeeded that day.")
+    bytes: int = Field(0, description="Bytes they copied.")
 
 
 class DurationHistogram(BaseModel):
@@ -86,12 +88,13 @@ class DurationHistogram(BaseModel):
 class MappingTotals(BaseModel):
     """Counters since the job store was created: they only grow (pruning does not lower them)."""
 
-    succeeded: int = Field(0, description="Jobs that succeeded.")
+    succeeded: int = Field(0, description="Jobs that succeeded (any action).")
     failed: int = Field(0, description="Jobs that failed.")
     skipped: int = Field(0, description="Jobs skipped (nothing to do).")
-    bytes: int = Field(0, description="Bytes synced by the jobs that succeeded (not dry runs).")
+    bytes: int = Field(0, description="Bytes copied by the jobs that succeeded (not dry runs).")
     duration: DurationHistogram = Field(
-        default_factory=DurationHistogram, description="rsync time of the jobs that succeeded."
+        default_factory=DurationHistogram,
+        description="rsync time of the copy and replace jobs that succeeded.",
     )
     last_success_at: float | None = Field(
         None, description="Unix time of the last success, or null."

@@ -25,7 +25,7 @@ from arrsync.statistics import (
     MappingTotals,
     Tally,
 )
-from arrsync.wire import FINISHED, JobState, JobStatus
+from arrsync.wire import FINISHED, JobAction, JobState, JobStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stats_counters (
@@ -40,6 +40,7 @@ _ADD = ("INSERT INTO stats_counters (mapping, name, value) VALUES (?, ?, ?) "
 _LATEST = ("INSERT INTO stats_counters (mapping, name, value) VALUES (?, ?, ?) "
            "ON CONFLICT (mapping, name) DO UPDATE SET value = max(value, excluded.value)")
 INF = "+Inf"
+TRANSFERS = (JobAction.COPY, JobAction.REPLACE)  # what copies data; renames and recycling move
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class History:
             if status.state is JobState.SUCCEEDED and not status.dry_run:
                 adds.append((mapping, "bytes", status.bytes))
                 latest.append((mapping, "last_success_at", now))
-                if status.duration_s is not None:
+                if status.duration_s is not None and status.action in TRANSFERS:
                     adds += [(mapping, "duration_count", 1),
                              (mapping, "duration_sum", status.duration_s),
                              (mapping, f"duration_le_{bucket_of(status.duration_s)}", 1)]
@@ -108,7 +109,8 @@ class History:
         with self._lock:
             rows = self._db.execute(
                 "SELECT mapping, bytes, duration_s, updated_at FROM jobs "
-                "WHERE state = ? AND updated_at >= ?", (JobState.SUCCEEDED.value, since),
+                "WHERE state = ? AND action IN (?, ?) AND updated_at >= ?",
+                (JobState.SUCCEEDED.value, *(a.value for a in TRANSFERS), since),
             ).fetchall()
         return [Synced(*row) for row in rows]
 

@@ -41,7 +41,8 @@ def _short(error: str | None) -> str | None:
 
 
 def entry_of_job(job: Job) -> JobEntry:
-    return JobEntry(job=job.id, state=job.state, title=job.title, app=job.app,
+    return JobEntry(job=job.id, state=job.state, action=job.action, title=job.title,
+                    app=job.app,
                     mapping=job.mapping or None, error=_short(job.error), held=job.held,
                     bytes=job.bytes, files=job.files, attempt=job.attempt,
                     max_attempts=job.max_attempts, duration_s=job.duration_s,

@@ -14,8 +14,9 @@ import pytest
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import MqttSettings, Settings
 from arrsync.statistics import SyncerStats, parse_stats
-from arrsync.wire import JobState, JobStatus
+from arrsync.wire import JobAction, JobState, JobStatus
 from syncer.history import History, Synced, bucket_of, periods
+from syncer.jobs import Job
 from syncer.service import SyncerService
 from syncer.stats import StatsPublisher
 from syncer.store import JobStore
@@ -148,10 +149,11 @@ def test_counters_and_the_duration_histogram(history: History) -> None:
         status("f", JobState.SKIPPED),
         status("g", JobState.PROGRESS),  # not finished: not counted
         status("h", JobState.FAILED, mapping=None),
+        status("i", JobState.SUCCEEDED, duration=0.2, size=0, action=JobAction.RENAME),
     ], now=1234.0)
     totals = history.totals()
     movies = totals["Movies"]
-    assert (movies.succeeded, movies.failed, movies.skipped) == (4, 1, 1)
+    assert (movies.succeeded, movies.failed, movies.skipped) == (5, 1, 1)
     assert movies.bytes == 108
     assert movies.duration.count == 3 and movies.duration.sum == pytest.approx(100_049.5)
     assert movies.duration.buckets["1"] == 1
@@ -162,6 +164,20 @@ def test_counters_and_the_duration_histogram(history: History) -> None:
     assert movies.last_success_at == 1234.0
     assert totals[""].failed == 1
     assert [bucket_of(d) for d in (0, 1, 1.01, 7200, 7201)] == ["1", "1", "5", "7200", "+Inf"]
+
+
+def test_the_history_holds_the_jobs_that_copied(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "syncer.db")
+    jobs = [Job(id=f"{action.value}-{state.value}", trigger=None, app="radarr", instance=None,
+                title=None, download_id=None, mapping="Movies", paths=["x"], state=state,
+                action=action, bytes=10, duration_s=1.0, created_at=100, updated_at=100)
+            for action in JobAction for state in (JobState.SUCCEEDED, JobState.FAILED)]
+    store.add(None, jobs, 100)
+    store.close()
+    history = History(tmp_path / "syncer.db")
+    found = sorted((job.mapping, job.bytes, job.at) for job in history.synced_since(50))
+    history.close()
+    assert found == [("Movies", 10, 100.0)] * 2  # copy and replace; not rename nor recycle
 
 
 def local(day: date, hour: int, minute: int = 0) -> float:
