@@ -27,7 +27,10 @@ def fixture_id(path: Path) -> str:
 @pytest.fixture
 def running(broker: LocalBroker, make_settings: Callable[..., Settings],
             start_bridge: Callable[[Settings], RunningBridge]) -> RunningBridge:
-    bridge = start_bridge(make_settings(broker))
+    # A generous ack_wait: these tests expect "published", which a garbage collection
+    # pause of the test process (tens of ms, more on a busy machine) must not turn into
+    # "spooled" (test_outage.py covers "spooled").
+    bridge = start_bridge(make_settings(broker, bridge={"ack_wait": 2}))
     wait_until(bridge.service.mqtt.connected.is_set, message="bridge connected")
     return bridge
 
