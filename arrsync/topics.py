@@ -63,16 +63,6 @@ class Topics:
         """Where the syncer publishes (retained) the last audit of the arr named so."""
         return check_publish_topic(f"{self.base}/audit/{audit_level(arr_name)}")
 
-    @property
-    def all_audits(self) -> str:
-        return f"{self.base}/audit/+"
-
-    def audit_name(self, topic: str) -> str | None:
-        """The slug of the arr an audit topic is about, or None for any other topic."""
-        prefix = f"{self.base}/audit/"
-        rest = topic[len(prefix):] if topic.startswith(prefix) else ""
-        return rest if rest and "/" not in rest else None
-
     def availability(self, component: str) -> str:
         return check_publish_topic(f"{self.base}/{component}/availability")
 
@@ -96,10 +86,9 @@ class DiscoveryTopics:
     node: str = "arrsync"
 
     @staticmethod
-    def node_for(base_topic: str) -> str:
-        """The node id for a base topic: Home Assistant allows [a-zA-Z0-9_-] only."""
-        return "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_"
-                       for c in base_topic)
+    def identifier(text: str) -> str:
+        """A node or object id made of `text`: Home Assistant allows [a-zA-Z0-9_-] only."""
+        return "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in text)
 
     def config(self, component: str, object_id: str) -> str:
         return check_publish_topic(f"{self.prefix}/{component}/{self.node}/{object_id}/config")

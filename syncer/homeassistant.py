@@ -8,8 +8,8 @@ base topic) and published again when Home Assistant says `online` on `<prefix>/s
 It runs on an MQTT connection of its own with a clean session, so the job intake's durable
 session never carries Home Assistant's traffic. Subscribing to the node's config topics
 returns the configs retained by an earlier run: those of entities that no longer exist (an
-arr no longer audited, an entity of an older version) are removed with an empty retained
-message, as Home Assistant expects.
+arr no longer configured, an entity of an older version) are removed with an empty
+retained message, as Home Assistant expects.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import paho.mqtt.client as paho
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
-from arrsync.topics import COMPONENTS, DiscoveryTopics, Topics
+from arrsync.topics import COMPONENTS, DiscoveryTopics, Topics, audit_level
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,17 @@ def _sensor(name: str, topic: str, template: str, **extra: Any) -> dict[str, Any
 class Discovery:
     def __init__(self, settings: Settings) -> None:
         self.topics = Topics(settings.mqtt.base_topic)
-        node = DiscoveryTopics.node_for(settings.mqtt.base_topic)
+        node = DiscoveryTopics.identifier(settings.mqtt.base_topic)
         self.discovery = DiscoveryTopics(settings.homeassistant.prefix, node)
         self.mqtt = MqttConnection(settings.mqtt, "syncer", announce=False,
                                    client_id=f"{settings.syncer.client_id}-homeassistant")
-        self._lock = threading.Lock()  # guards _audits and _told_refusal
-        self._audits: set[str] = set()  # slugs of the arrs with an audit summary
+        self._arrs = [arr.name for arr in settings.arrs]  # each has an audit summary topic
+        self._lock = threading.Lock()  # guards _told_refusal
         self._told_refusal = False
         name = "arrsync" if node == "arrsync" else f"arrsync ({settings.mqtt.base_topic})"
         self._device = {"identifiers": [f"arrsync_{node}"], "name": name,
                         "manufacturer": "arrsync", "model": "arr import syncer",
                         "sw_version": _version()}
-        # Audit summaries first: their retained messages arrive before the retained
-        # configs, so an audited arr's sensor is known before stale configs are judged.
-        self.mqtt.subscribe(self.topics.all_audits)
         self.mqtt.subscribe(self.discovery.status)
         self.mqtt.subscribe(self.discovery.all_configs)
         self.mqtt.on_message(self._on_message)
@@ -113,12 +110,10 @@ class Discovery:
                 unit_of_measurement="B", device_class="data_size",
                 state_class="total_increasing"),
         }
-        with self._lock:
-            audits = sorted(self._audits)
-        for slug in audits:
-            topic = self.topics.audit(slug)
-            sensors[f"missing_{slug}"] = _sensor(
-                f"Missing at destination ({slug})", topic, "{{ value_json.missing }}",
+        for arr in self._arrs:  # the audit's summary: unknown until the first audit
+            topic = self.topics.audit(arr)
+            sensors[f"missing_{DiscoveryTopics.identifier(audit_level(arr))}"] = _sensor(
+                f"Missing at destination ({arr})", topic, "{{ value_json.missing }}",
                 unit_of_measurement="files", state_class="measurement", icon="mdi:file-alert",
                 json_attributes_topic=topic)
         configs = {("sensor", key): value for key, value in sensors.items()}
@@ -134,7 +129,7 @@ class Discovery:
         configs[("button", "retry_last_failure")] = {
             "name": "Retry last failure", "command_topic": self.topics.sync_request,
             "payload_press": RETRY_LAST, "qos": 1, "icon": "mdi:restart"}
-        if audits:
+        if self._arrs:
             configs[("button", "audit")] = {
                 "name": "Audit now", "command_topic": self.topics.sync_request,
                 "payload_press": AUDIT_ALL, "qos": 1, "icon": "mdi:clipboard-check"}
@@ -182,28 +177,6 @@ class Discovery:
             if payload.strip() == b"online":
                 self.announce()
             return
-        slug = self.topics.audit_name(topic)
-        if slug is not None:
-            self._audit_seen(slug, present=bool(payload))
-            return
         key = self.discovery.parse_config(topic)
         if key and payload and key not in self.entities():
             self._remove(*key)
-
-    def _audit_seen(self, slug: str, *, present: bool) -> None:
-        with self._lock:
-            changed = present != (slug in self._audits)
-            if present:
-                self._audits.add(slug)
-            else:
-                self._audits.discard(slug)
-        if not changed:
-            return
-        if present:
-            self.announce()
-        else:
-            self._remove("sensor", f"missing_{slug}")
-            with self._lock:
-                no_audits = not self._audits
-            if no_audits:
-                self._remove("button", "audit")

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from arrsync.settings import Settings
 from arrsync.topics import COMPONENTS, DiscoveryTopics, Topics
 from syncer.service import SyncerService
+from tests.arr_standin import StandInArr
 from tests.helpers import (
     MqttWatcher,
     Received,
@@ -165,26 +166,40 @@ def test_configs_of_entities_that_no_longer_exist_are_removed(
     assert set(configs(broker, discovery)) == CORE
 
 
-def test_an_audited_arr_gets_a_missing_files_sensor_until_its_audit_goes(
-    settings: Settings, start_syncer: Start, broker: LocalBroker, base_topic: str, prefix: str,
+def test_a_configured_arr_gets_a_missing_files_sensor_and_the_audit_button_works(
+    settings: Settings, start_syncer: Start, broker: LocalBroker, media: MediaTree,
+    base_topic: str, prefix: str,
 ) -> None:
+    """With arrs configured: a sensor per arr from its audit summary and an "Audit now"
+    button; pressing it runs a real audit (against a stand-in Radarr API) whose summary the
+    sensor then shows. Without them, both are removed."""
     topics, discovery = Topics(base_topic), DiscoveryTopics(prefix, base_topic)
-    audit = topics.audit("Radarr 4K")
-    summary = {"arr": "Radarr 4K", "files": 10, "present": 7, "missing": 3, "different_size": 0}
-    mosquitto_pub(broker.port, audit, json.dumps(summary), retain=True)
     sensor = discovery.config("sensor", "missing_radarr-4k")
-    with MqttWatcher(broker.port, [sensor, discovery.config("button", "audit")]) as watcher:
-        start_syncer(settings)
-        config = watcher.wait_for(sensor)[0].json()
-        button = watcher.wait_for("/button/" + base_topic + "/audit/config")[0].json()
-        assert config["state_topic"] == audit
-        assert render(config["value_template"], json.dumps(summary).encode()) == "3"
-        assert json.loads(button["payload_press"]) == {"audit": "all"}
-        assert button["command_topic"] == topics.sync_request
+    button = discovery.config("button", "audit")
+    with StandInArr("radarr", "0123456789abcdef0123456789abcdef") as radarr:
+        media.put("/movies4k/Ran (1985)/Ran (1985).mkv", size=3000)  # never copied: missing
+        radarr.add_movie("Ran", 1985, "/movies4k/Ran (1985)/Ran (1985).mkv", 3000)
+        arrs = [{"name": "Radarr 4K", "app": "radarr", "url": radarr.url,
+                 "api_key": "0123456789abcdef0123456789abcdef"}]
+        audited = settings.model_copy(update={"arrs": Settings(arrs=arrs).arrs})
+        with MqttWatcher(broker.port, [sensor, button, topics.audit("Radarr 4K")]) as watcher:
+            syncer = start_syncer(audited)
+            config = watcher.wait_for(sensor)[0].json()
+            press = watcher.wait_for(button)[0].json()
+            assert config["state_topic"] == topics.audit("Radarr 4K")
+            assert config["name"] == "Missing at destination (Radarr 4K)"
+            assert (press["command_topic"], json.loads(press["payload_press"])) == \
+                (topics.sync_request, {"audit": "all"})
+            mosquitto_pub(broker.port, press["command_topic"], press["payload_press"])
+            summary = watcher.wait_for("/audit/radarr-4k", timeout=30)[0]
+        assert render(config["value_template"], summary.payload) == "1"
+        assert summary.json()["files"] == 1
+    syncer.stop()
 
-        mosquitto_pub(broker.port, audit, "")  # the arr is no longer audited
+    with MqttWatcher(broker.port, [sensor, button]) as watcher:
+        start_syncer(settings)  # the arr is no longer configured
         watcher.wait_for(sensor, where=lambda m: m.payload == b"")
-        watcher.wait_for("/audit/config", where=lambda m: m.payload == b"")
+        watcher.wait_for(button, where=lambda m: m.payload == b"")
     assert set(configs(broker, discovery)) == CORE
 
 
@@ -243,7 +258,8 @@ def test_a_broker_that_refuses_the_configs_gets_one_clear_warning(
                    message="the warning")
         assert syncer.discovery is not None
         syncer.discovery.announce()  # again: every config is refused again...
-        wait_until(lambda: caplog.text.count("broker rejected publish") >= 2 * len(CORE))
+        refused = "the broker refused the publish to homeassistant/"
+        wait_until(lambda: caplog.text.count(refused) >= 2 * len(CORE))
         syncer.stop()
     finally:
         strict.stop()
