@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 DEDUP_WINDOW_S = 24 * 3600  # a path synced within this window is not synced again
 PRUNE_EVERY_S = 3600
-RETRY_LAST = "last"  # {"retry": "last"} retries the job that failed last
 
 
 class BadRequest(Exception):
@@ -94,8 +93,7 @@ class SyncerService:
         self.engine = Engine(settings.syncer, self.store, self.reporter, clock)
         self.bins = BinKeeper(settings.syncer, self.engine.guard, clock)
         self.auditor = AuditRunner(settings, self.mqtt)
-        self.history = History(settings.syncer.state_path)
-        self.stats = StatsPublisher(self.mqtt, self.store, self.history,
+        self.stats = StatsPublisher(self.mqtt, self.store, History(settings.syncer.state_path),
                                     [m.name for m in settings.syncer.mappings], clock)
         self.reporter.observer = self.stats.note
         self.discovery = Discovery(settings) if settings.homeassistant.discovery else None
@@ -128,7 +126,6 @@ class SyncerService:
         if self.discovery:
             self.discovery.stop()
         self.mqtt.stop()
-        self.history.close()
         self.store.close()
 
     # -- intake ------------------------------------------------------------------------------
@@ -236,7 +233,7 @@ class SyncerService:
             return
         if about_job is not None:
             verb, job_id = about_job
-            if verb == "retry" and job_id == RETRY_LAST:  # Home Assistant's button
+            if verb == "retry" and job_id == "last":  # Home Assistant's button: the last failure
                 failed = self.store.recent(1, JobState.FAILED)
                 job_id = failed[0].id if failed else job_id
             if verb == "retry" and self.engine.retry(job_id) is None:

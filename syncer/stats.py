@@ -76,10 +76,11 @@ class StatsPublisher:
         self._thread.start()
 
     def stop(self) -> None:
-        """Publish what is pending, then end the thread."""
+        """Publish what is pending, end the thread, close the history."""
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout=10)
+        self._history.close()
 
     # -- the stats thread --------------------------------------------------------------------
     def _loop(self) -> None:

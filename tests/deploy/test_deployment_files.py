@@ -516,7 +516,7 @@ SECRETS_OF = {
     "syncer": {"MQTT_SYNCER_PASSWORD", "ARRSYNC_ARRS"},  # the arrs' API keys are in it
     "notifier": {"MQTT_NOTIFIER_PASSWORD", "ARRSYNC_NOTIFY__URLS"},
     "passwd": {f"MQTT_{user}_PASSWORD" for user in
-               ("BRIDGE", "SYNCER", "NOTIFIER", "TRIGGER", "VIEWER")},
+               ("BRIDGE", "SYNCER", "NOTIFIER", "TRIGGER", "VIEWER", "HOMEASSISTANT")},
     "cli": {"MQTT_TRIGGER_PASSWORD"},
 }
 

@@ -236,7 +236,6 @@ def test_a_burst_of_changes_is_published_once(
         watcher.wait_for("/syncer/stats", where=lambda m: m.payload == b"end")
         published = [m for m in watcher.on("/syncer/stats") if m.payload != b"end"]
     mqtt.stop()
-    history.close()
-    store.close()
+    store.close()  # the publisher closed the history when it stopped
     assert len(published) == 2
     assert parse_stats(published[-1].payload).totals["Movies"].succeeded == 50
