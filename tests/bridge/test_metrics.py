@@ -125,3 +125,13 @@ def test_metrics_after_a_known_sequence(
     assert value(samples, "arrsync_component_up", component="notifier") is None  # never seen
     made = value(samples, "arrsync_syncer_stats_timestamp_seconds")
     assert made is not None and started <= made <= time.time()
+
+
+def test_dead_letters_come_from_the_relay_once_it_counts_them(
+    stack: RunningBridge, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gauge reads `dead_letters()` of the relay when it has one (the dead-letter table
+    of the spool), and says 0 while there is none."""
+    assert value(scrape(stack), "arrsync_bridge_dead_letters") == 0
+    monkeypatch.setattr(stack.service.relay, "dead_letters", lambda: 3, raising=False)
+    assert value(scrape(stack), "arrsync_bridge_dead_letters") == 3
