@@ -44,13 +44,14 @@ TRANSFERS = (JobAction.COPY, JobAction.REPLACE)  # what copies data; renames and
 
 
 @dataclass(frozen=True)
-class Synced:
-    """One job that succeeded, as the history needs it."""
+class DaySum:
+    """What one mapping copied on one local day: its copy and replace jobs that succeeded."""
 
+    day: str  # local date, YYYY-MM-DD
     mapping: str
+    count: int
     bytes: int
-    duration_s: float | None
-    at: float  # Unix time it finished
+    seconds: float  # their rsync time
 
 
 def bucket_of(duration_s: float) -> str:
@@ -105,14 +106,18 @@ class History:
             values.setdefault(mapping, {})[name] = value
         return {mapping: _totals(counters) for mapping, counters in sorted(values.items())}
 
-    def synced_since(self, since: float) -> list[Synced]:
+    def daily(self, since: float) -> list[DaySum]:
+        """Per local day and mapping since `since`: a few rows however many jobs there were
+        (SQLite's `localtime` is the C library's, as Python's is: the same days)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT mapping, bytes, duration_s, updated_at FROM jobs "
-                "WHERE state = ? AND action IN (?, ?) AND updated_at >= ?",
+                "SELECT date(updated_at, 'unixepoch', 'localtime') AS day, mapping, count(*), "
+                "sum(bytes), total(duration_s) FROM jobs "
+                "WHERE state = ? AND action IN (?, ?) AND updated_at >= ? "
+                "GROUP BY day, mapping",
                 (JobState.SUCCEEDED.value, *(a.value for a in TRANSFERS), since),
             ).fetchall()
-        return [Synced(*row) for row in rows]
+        return [DaySum(*row) for row in rows]
 
 
 def _totals(counters: dict[str, float]) -> MappingTotals:
@@ -156,41 +161,40 @@ class _Sum:
     def __init__(self) -> None:
         self.count, self.bytes, self.seconds = 0, 0, 0.0
 
-    def add(self, job: Synced) -> None:
-        self.count += 1
-        self.bytes += job.bytes
-        self.seconds += job.duration_s or 0.0
+    def add(self, found: DaySum) -> None:
+        self.count += found.count
+        self.bytes += found.bytes
+        self.seconds += found.seconds
 
     def tally(self) -> Tally:
         speed = round(self.bytes / self.seconds) if self.seconds > 0 else None
         return Tally(count=self.count, bytes=self.bytes, bytes_per_s=speed)
 
 
-def periods(synced: Iterable[Synced], now: float, mapping_names: list[str]) -> Periods:
-    """Today, this week (from Monday) and each of the last 30 days, from the jobs that
-    succeeded; every configured mapping is listed, with zeros if it synced nothing."""
+def periods(daily: Iterable[DaySum], now: float, mapping_names: list[str]) -> Periods:
+    """Today, this week (from Monday) and each of the last 30 days; every configured mapping
+    is listed, with zeros if it synced nothing."""
     today = datetime.fromtimestamp(now).date()
-    today_start = _midnight(today)
-    week_start = _midnight(today - timedelta(days=today.weekday()))
-    day_names = [(today - timedelta(days=n)).isoformat() for n in range(HISTORY_DAYS - 1, -1, -1)]
-    days = {name: _Sum() for name in day_names}
+    monday = (today - timedelta(days=today.weekday())).isoformat()
+    dates = [(today - timedelta(days=n)).isoformat() for n in range(HISTORY_DAYS - 1, -1, -1)]
+    days = {day: _Sum() for day in dates}
     totals = {"today": _Sum(), "week": _Sum()}
     per_mapping = {name: {"today": _Sum(), "week": _Sum()} for name in mapping_names}
-    for job in synced:
-        day = days.get(datetime.fromtimestamp(job.at).date().isoformat())
-        if day:
-            day.add(job)
-        sums = per_mapping.setdefault(job.mapping, {"today": _Sum(), "week": _Sum()})
-        for period, start in (("today", today_start), ("week", week_start)):
-            if job.at >= start:
-                totals[period].add(job)
-                sums[period].add(job)
+    for found in daily:
+        if found.day in days:  # not older, nor from a clock that was set ahead
+            days[found.day].add(found)
+        sums = per_mapping.get(found.mapping)
+        if sums is None:  # a mapping no longer configured
+            sums = per_mapping[found.mapping] = {"today": _Sum(), "week": _Sum()}
+        for period, since in (("today", dates[-1]), ("week", monday)):
+            if since <= found.day <= dates[-1]:
+                totals[period].add(found)
+                sums[period].add(found)
     return Periods(
         today=totals["today"].tally(),
         week=totals["week"].tally(),
         mappings=[MappingPeriods(name=name, today=sums["today"].tally(),
                                  week=sums["week"].tally())
                   for name, sums in per_mapping.items() if name],
-        days=[DayTotal(date=name, count=days[name].count, bytes=days[name].bytes)
-              for name in day_names],
+        days=[DayTotal(date=day, count=days[day].count, bytes=days[day].bytes) for day in dates],
     )

@@ -129,8 +129,7 @@ class StatsPublisher:
         recent = [self._running.get(job.id) or entry_of_job(job)
                   for job in self._store.recent(RECENT_JOBS)]
         with_progress = [entry for entry in running if entry.percent is not None]
-        found = periods(self._history.synced_since(history_start(now)), now,
-                        self._mapping_names)
+        found = periods(self._history.daily(history_start(now)), now, self._mapping_names)
         return SyncerStats(
             at=utc_now_iso(),
             current=max(with_progress, key=lambda e: e.at) if with_progress else None,

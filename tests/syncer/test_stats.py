@@ -15,7 +15,7 @@ from arrsync.mqtt import MqttConnection
 from arrsync.settings import MqttSettings, Settings
 from arrsync.statistics import SyncerStats, parse_stats
 from arrsync.wire import JobAction, JobState, JobStatus
-from syncer.history import History, Synced, bucket_of, periods
+from syncer.history import DaySum, History, bucket_of, periods
 from syncer.jobs import Job
 from syncer.service import SyncerService
 from syncer.stats import StatsPublisher
@@ -166,18 +166,29 @@ def test_counters_and_the_duration_histogram(history: History) -> None:
     assert [bucket_of(d) for d in (0, 1, 1.01, 7200, 7201)] == ["1", "1", "5", "7200", "+Inf"]
 
 
-def test_the_history_holds_the_jobs_that_copied(tmp_path: Path) -> None:
+def test_the_history_sums_the_copies_per_local_day(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "syncer.db")
-    jobs = [Job(id=f"{action.value}-{state.value}", trigger=None, app="radarr", instance=None,
-                title=None, download_id=None, mapping="Movies", paths=["x"], state=state,
-                action=action, bytes=10, duration_s=1.0, created_at=100, updated_at=100)
-            for action in JobAction for state in (JobState.SUCCEEDED, JobState.FAILED)]
-    store.add(None, jobs, 100)
+    monday, sunday = local(date(2026, 11, 23), 0, 1), local(date(2026, 11, 22), 23, 59)
+
+    def job(name: str, at: float, action: JobAction = JobAction.COPY,
+            state: JobState = JobState.SUCCEEDED, mapping: str = "Movies") -> Job:
+        return Job(id=name, trigger=None, app="radarr", instance=None, title=None,
+                   download_id=None, mapping=mapping, paths=["x"], state=state, action=action,
+                   bytes=10, duration_s=2.0, created_at=at, updated_at=at)
+
+    store.add(None, [
+        job("a", monday), job("b", monday + 3600, JobAction.REPLACE), job("c", sunday),
+        job("d", monday, mapping="TV"),
+        job("e", monday, JobAction.RENAME), job("f", monday, JobAction.RECYCLE),  # no copy
+        job("g", monday, state=JobState.FAILED), job("h", sunday - 10 * 86400),   # too old
+    ], monday)
     store.close()
     history = History(tmp_path / "syncer.db")
-    found = sorted((job.mapping, job.bytes, job.at) for job in history.synced_since(50))
+    found = sorted(history.daily(sunday - 86400), key=lambda d: (d.day, d.mapping))
     history.close()
-    assert found == [("Movies", 10, 100.0)] * 2  # copy and replace; not rename nor recycle
+    assert found == [DaySum("2026-11-22", "Movies", 1, 10, 2.0),
+                     DaySum("2026-11-23", "Movies", 2, 20, 4.0),
+                     DaySum("2026-11-23", "TV", 1, 10, 2.0)]
 
 
 def local(day: date, hour: int, minute: int = 0) -> float:
@@ -187,29 +198,34 @@ def local(day: date, hour: int, minute: int = 0) -> float:
 def test_periods_follow_local_days_and_weeks() -> None:
     wednesday = date(2026, 11, 25)
     assert wednesday.weekday() == 2
-    now = local(wednesday, 12)
-    monday = wednesday - timedelta(days=2)
-    jobs = [
-        Synced("Movies", 100, 10.0, local(wednesday, 0, 1)),              # today
-        Synced("TV", 50, None, local(wednesday, 11)),                     # today, no duration
-        Synced("Movies", 7, 1.0, local(monday, 0, 1)),                    # this week
-        Synced("Movies", 1000, 1.0, local(monday - timedelta(days=1), 23, 59)),  # last week
-        Synced("Movies", 9, 1.0, local(wednesday - timedelta(days=29), 1)),  # oldest day shown
-        Synced("Movies", 999, 1.0, local(wednesday - timedelta(days=30), 1)),  # too old
+    monday, sunday = wednesday - timedelta(days=2), wednesday - timedelta(days=3)
+
+    def day(moment: date, mapping: str, count: int, size: int, seconds: float) -> DaySum:
+        return DaySum(moment.isoformat(), mapping, count, size, seconds)
+
+    daily = [
+        day(wednesday, "Movies", 1, 100, 10.0),                       # today
+        day(wednesday, "TV", 1, 50, 0.0),                             # no rsync time
+        day(monday, "Movies", 1, 7, 1.0),                             # this week
+        day(sunday, "Movies", 1, 1000, 1.0),                          # last week
+        day(wednesday - timedelta(days=29), "Movies", 1, 9, 1.0),     # the oldest day shown
+        day(wednesday - timedelta(days=30), "Movies", 1, 999, 1.0),   # too old
+        day(wednesday + timedelta(days=1), "Movies", 1, 5, 1.0),      # a clock set ahead
+        day(monday, "Old mapping", 2, 3, 1.0),                        # no longer configured
     ]
-    found = periods(jobs, now, ["Movies", "TV", "Books"])
+    found = periods(daily, local(wednesday, 12), ["Movies", "TV", "Books"])
     assert (found.today.count, found.today.bytes, found.today.bytes_per_s) == (2, 150, 15)
-    assert (found.week.count, found.week.bytes) == (3, 157)
+    assert (found.week.count, found.week.bytes) == (5, 160)
     by_name = {m.name: m for m in found.mappings}
-    assert list(by_name) == ["Movies", "TV", "Books"]
+    assert list(by_name) == ["Movies", "TV", "Books", "Old mapping"]
     assert (by_name["TV"].today.count, by_name["TV"].today.bytes_per_s) == (1, None)
     assert by_name["Books"].week.count == 0
     assert found.days[0].date == (wednesday - timedelta(days=29)).isoformat()
-    assert found.days[-1].date == wednesday.isoformat()
+    assert found.days[-1].date == wednesday.isoformat() and len(found.days) == 30
     assert {d.date: d.bytes for d in found.days if d.bytes} == {
         wednesday.isoformat(): 150,
-        monday.isoformat(): 7,
-        (monday - timedelta(days=1)).isoformat(): 1000,
+        monday.isoformat(): 10,
+        sunday.isoformat(): 1000,
         (wednesday - timedelta(days=29)).isoformat(): 9,
     }
 
