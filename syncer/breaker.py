@@ -27,23 +27,30 @@ class CircuitBreaker:
         self.store = store
         self.limit = limit
         self.clock = clock
-        self._lock = threading.Lock()  # guards _running only
+        self._lock = threading.Lock()  # guards _running and _alerted_at only
         self._running: dict[str, int] = {}  # recycle job id → removals it is making now
+        self._alerted_at = float("-inf")  # when this process last announced a hold
 
     def admit(self, job: Job) -> None:
         """Let the job's removals through, or raise WaitsForPerson with the reason."""
-        count = len(job.paths)
-        done = self.store.removals_since(self.clock() - WINDOW_S)
+        count, now = len(job.paths), self.clock()
+        done = self.store.removals_since(now - WINDOW_S)
+        held_before = self.store.on_hold_count(since=now - WINDOW_S)
         with self._lock:
             running = sum(n for job_id, n in self._running.items() if job_id not in done)
             total = sum(done.values()) + running
             if job.released or total + count <= self.limit:
                 self._running[job.id] = count
                 return
+            # Decided under the lock: two removals refused at once must not both alert.
+            alert = held_before == 0 and now - self._alerted_at >= WINDOW_S
+            if alert:
+                self._alerted_at = now
         raise WaitsForPerson(
             f"circuit breaker: {total} removal(s) in the last hour, and max_removals_per_hour "
             f"is {self.limit}; this removal and later ones wait for a person. Check the arr, "
-            "then release them: `arrsync-syncer jobs --held`, `arrsync-syncer retry JOB`")
+            "then release them: `arrsync-syncer jobs --held`, `arrsync-syncer retry JOB`",
+            alert=alert)
 
     def finished(self, job_id: str) -> None:
         """The job's attempt ended (its removals, if any, are in the store now)."""

@@ -82,4 +82,9 @@ class Interrupted(Exception):
 
 
 class WaitsForPerson(Exception):
-    """The circuit breaker holds a removal until a person releases it (`retry`)."""
+    """The circuit breaker holds a removal until a person releases it (`retry`).
+    `alert`: this is the first hold of the hour, the one that is announced."""
+
+    def __init__(self, reason: str, *, alert: bool) -> None:
+        super().__init__(reason)
+        self.alert = alert

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from arrsync.settings import Mapping, SyncerSettings
 from arrsync.wire import JobAction, JobState, Move
 from syncer.actions import EngineHooks, recycle_paths, sidecar_renames
-from syncer.breaker import WINDOW_S, CircuitBreaker
+from syncer.breaker import CircuitBreaker
 from syncer.destination import (
     make_folder_for,
     move,
@@ -69,7 +69,7 @@ class MirrorActions:
             try:
                 self.breaker.admit(job)
             except WaitsForPerson as exc:
-                return self._on_hold(job, str(exc))
+                return self._on_hold(job, str(exc), alert=exc.alert)
         self.hooks.begin_attempt(job)
         moves = recycle_paths(mapping, job.paths, recycle_bin, self.own, dry_run=dry_run)
         job.files, job.bytes = len(moves), 0
@@ -79,9 +79,8 @@ class MirrorActions:
                           f"{'it' if len(job.paths) == 1 else 'them'}", extra)
         return Ending(JobState.SUCCEEDED, None, extra)
 
-    def _on_hold(self, job: Job, reason: str) -> Ending:
+    def _on_hold(self, job: Job, reason: str, *, alert: bool) -> Ending:
         """Held until a person retries or dismisses it; the first hold in an hour alerts."""
-        alert = self.store.on_hold_count(since=self.clock() - WINDOW_S) == 0
         job.on_hold = True
         return Ending(JobState.RETRYING, reason, {"publish": alert})
 
