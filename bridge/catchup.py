@@ -25,6 +25,7 @@ from typing import Protocol
 from arrsync.arrapi import ArrClient, ArrUnreadable, HistoryImport
 from arrsync.settings import ArrInstance, Settings
 from arrsync.topics import Topics
+from bridge.envelope import UnreadableEnvelope
 from bridge.ledger import CatchUpLedger
 from bridge.replay import by_file, replayed_event
 from bridge.spool import SpooledEvent
@@ -166,9 +167,11 @@ class CatchUp:
         if came:
             log.debug("catch-up: %s of %s came by webhook", path, arr.name)
         else:
-            event = replayed_event(arr, group, self.topics)
             try:
+                event = replayed_event(arr, group, self.topics)
                 outcome = self.relay.accept(event)
+            except UnreadableEnvelope as exc:  # one odd record must not stop the catch-up
+                outcome = f"skipped: {exc}"
             except sqlite3.IntegrityError:  # still spooled from a read a crash interrupted
                 outcome = "already spooled"
             log.info("catch-up replays an import of %s that came by no webhook: %s (%s)",
