@@ -13,7 +13,9 @@ from typing import Any
 
 import pydantic_core
 
-MAX_DEPTH = 200  # pydantic-core's fixed recursion limit; arr payloads nest about 6 deep
+# pydantic-core's fixed recursion limit (200 levels, counted a little differently for arrays
+# and objects). Arr payloads nest about 6 deep. Both ends parse here, so they always agree.
+MAX_DEPTH = 200
 _POSITION = re.compile(r"at line (\d+) column (\d+)")
 _ESCAPE = re.compile(r"\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
 
@@ -25,7 +27,7 @@ class WireError(ValueError):
 
 def _explain(text: str | bytes, error: str) -> str:
     if "recursion limit" in error:
-        return f"is nested more than {MAX_DEPTH - 1} levels deep"
+        return f"is nested too deeply (the limit is about {MAX_DEPTH} levels)"
     if "hex escape" in error or "surrogate" in error:
         lone = _lone_surrogate(text if isinstance(text, str) else text.decode("utf-8", "replace"))
         if lone:

@@ -26,9 +26,11 @@ class AlertOutbox:
                       at=utc_now_iso())
         with self._lock:
             self._waiting = [*self._waiting, alert][-MAX_WAITING:]
+        if self._mqtt.connected.is_set():
+            self.flush()
 
     def flush(self) -> None:
-        """Publish what waits; call while connected."""
+        """Publish what waits; call while connected (the sender does, at each round)."""
         with self._lock:
             waiting, self._waiting = self._waiting, []
         topic = self._mqtt.topics.alert("bridge")

@@ -10,7 +10,7 @@ from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from arrsync.limits import packet_bytes
+from arrsync.limits import packet_bytes, quote
 from arrsync.settings import Settings
 from arrsync.topics import APPS, Topics
 from arrsync.wirejson import WireError, parse_json
@@ -64,7 +64,8 @@ def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
             for e in exc.errors(include_url=False, include_input=False)[:5]
         )
-        raise BadRequest(f"not a valid {data['eventType']} webhook: {problems}") from None
+        raise BadRequest(f"not a valid {quote(data['eventType'], 40)} webhook: {problems}") \
+            from None
     except RecursionError:
         raise BadRequest("body is nested too deeply") from None
 

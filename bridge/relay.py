@@ -170,6 +170,8 @@ class EventRelay:
 
     def _send_round(self) -> bool:
         """Clean up, then hand the next events to MQTT; True if there may be more to do."""
+        if self._mqtt.connected.is_set():
+            self._alerts.flush()
         self._remove_acked()
         self._bury_refused()
         with self._cond:
@@ -184,7 +186,6 @@ class EventRelay:
             epoch, last = self._epoch, self._last_sent
         if not connected:
             return False
-        self._alerts.flush()
         batch = self._spool.after(last, room) if room > 0 else []
         for seq, event in batch:
             size = packet_bytes(event.topic, event.body)
