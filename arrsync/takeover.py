@@ -38,3 +38,9 @@ class TakeoverWatch:
         else:
             self.count = 0
         return self.count >= LIMIT
+
+
+def takeover_message(client_id: str) -> str:
+    return (f"the broker keeps closing this syncer's connection within seconds of making it: "
+            f"another client uses the same MQTT client id {client_id!r}. Stop the other "
+            "syncer, or give each one its own syncer.client_id")

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pydantic_core
+from pydantic import ValidationError
 
 # pydantic-core's fixed recursion limit (200 levels, counted a little differently for arrays
 # and objects). Arr payloads nest about 6 deep. Both ends parse here, so they always agree.
@@ -74,3 +75,12 @@ def parse_json(text: str | bytes) -> Any:
         return pydantic_core.from_json(text, allow_inf_nan=False)
     except ValueError as exc:
         raise WireError(_explain(text, str(exc))) from None
+
+
+def describe(exc: WireError | ValidationError, limit: int = 3) -> str:
+    """A WireError's reason, or a model's first problems as "files.0.path: Input should be
+    a valid string; …", for a person."""
+    if isinstance(exc, WireError):
+        return str(exc)
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                     for e in exc.errors(include_url=False, include_input=False)[:limit])

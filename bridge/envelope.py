@@ -13,7 +13,7 @@ import uuid
 from pydantic import ValidationError
 
 from arrsync.wire import EventEnvelope, ImportedFile, RenamedFile, parse_envelope, utc_now_iso
-from arrsync.wirejson import WireError
+from arrsync.wirejson import WireError, describe
 from bridge.arr import ArrPayload
 
 
@@ -59,7 +59,6 @@ def build_envelope_json(app: str, payload: ArrPayload, raw_body: str, *,
     except WireError as exc:
         raise UnreadableEnvelope(f"body {exc} once wrapped in the event envelope") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in
-                             exc.errors(include_url=False, include_input=False)[:3])
-        raise UnreadableEnvelope(f"the event envelope would be invalid: {problems}") from None
+        raise UnreadableEnvelope(f"the event envelope would be invalid: {describe(exc)}") \
+            from None
     return head.id, envelope

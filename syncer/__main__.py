@@ -8,7 +8,8 @@ import click
 
 from arrsync.config import config_source
 from arrsync.settings import Settings
-from arrsync.startup import boot, config_option, run_until_signalled
+from arrsync.sqlitefile import DatabaseUnusable
+from arrsync.startup import boot, config_option, exit_with, run_until_signalled
 from syncer import commands
 from syncer.audit_command import run_audit
 from syncer.service import SyncerService
@@ -29,10 +30,15 @@ def _settings(ctx: click.Context, config: str | None) -> Settings:
 
 def _run(config: str | None) -> None:
     settings = boot(config, PROGRAM)
-    service = SyncerService(settings)
+    try:
+        service = SyncerService(settings)
+    except DatabaseUnusable as exc:
+        exit_with(PROGRAM, str(exc))
     log.info("syncer starting: %d mapping(s), %d worker(s)%s", len(settings.syncer.mappings),
              settings.syncer.workers, " (dry run)" if settings.syncer.dry_run else "")
-    run_until_signalled(service.start, service.stop)
+    reason = run_until_signalled(service.start, service.stop, lambda: service.fatal)
+    if reason:
+        exit_with(PROGRAM, reason)
 
 
 @click.group(name=PROGRAM, help=__doc__, invoke_without_command=True)
@@ -83,7 +89,11 @@ def trigger(ctx: click.Context, path: str, timeout: float, config: str | None) -
 @config_option
 @click.pass_context
 def jobs(ctx: click.Context, failed: bool, held: bool, limit: int, config: str | None) -> None:
-    ctx.exit(commands.list_jobs(_settings(ctx, config), failed=failed, held=held, limit=limit))
+    try:
+        ctx.exit(commands.list_jobs(_settings(ctx, config), failed=failed, held=held,
+                                    limit=limit))
+    except DatabaseUnusable as exc:
+        exit_with(PROGRAM, str(exc))
 
 
 @main.command(help="Run a failed job again (see `jobs --failed`), or release a removal the "
