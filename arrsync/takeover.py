@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 SESSION_TAKEN_OVER = 0x8E
 CONNECTION_LOST = 0x80  # paho's "Unspecified error": the socket closed without a DISCONNECT
-SHORT_S = 5.0  # a connection closed sooner than this counts
+SHORT_S = 3.0  # a connection closed sooner than this counts (a fight swaps every second or so)
 LIMIT = 3      # this many in a row is a takeover loop
 
 
