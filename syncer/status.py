@@ -98,10 +98,11 @@ class StatusReporter:
     def summary(self) -> None:
         try:
             counts: dict[str, int | None] = dict(self._store.counts())
+            on_hold: int | None = self._store.on_hold_count()
         except Exception as exc:  # a damaged store: the summary still says what is wrong
             if not is_store_failure(exc):
                 raise
-            counts = dict.fromkeys(JobState, None)
+            counts, on_hold = dict.fromkeys(JobState, None), None
         with self._lock:
             last, problem = dict(self._last), self._problem
         body = {
@@ -110,7 +111,7 @@ class StatusReporter:
             "queued": counts.get(JobState.QUEUED.value, 0),
             "retrying": counts.get(JobState.RETRYING.value, 0),
             "running": counts.get(JobState.STARTED.value, 0),
-            "on_hold": self._store.on_hold_count(),
+            "on_hold": on_hold,
             "succeeded_total": counts.get(JobState.SUCCEEDED.value, 0),
             "failed_total": counts.get(JobState.FAILED.value, 0),
             "last_success": last["success"],
