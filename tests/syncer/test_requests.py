@@ -133,3 +133,22 @@ def test_a_second_syncer_with_the_same_client_id_ends_with_a_clear_message(
     assert "another client uses the same MQTT client id" in output
     assert "syncer.client_id" in output and "Traceback" not in output
     assert media.dest_of("/movies/Still (2020)/Still.mkv").read_bytes() == b"still works"
+
+
+@pytest.mark.parametrize(("request_text", "reason"), [
+    ('{"path": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+    ('{"path": 1' + "0" * 5000 + "}", "number too large"),
+    ('{"path": "/movies/\\ud800"}', "lone UTF-16 surrogate"),
+], ids=["deep", "huge-number", "lone-surrogate"])
+def test_a_request_python_json_would_choke_on_gets_a_failed_status(
+    request_text: str, reason: str, settings: Settings, start_syncer: Start,
+    broker: LocalBroker, base_topic: str, tmp_path: Path,
+) -> None:
+    payload = tmp_path / "request"
+    payload.write_text(request_text)
+    start_syncer(settings)
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        publish_file(broker.port, f"{base_topic}/sync/request", payload)
+        (failed,) = watcher.wait_for("/failed")
+    assert reason in failed.json()["error"]
+    assert len(failed.payload) < 4000
