@@ -27,6 +27,7 @@ from arrsync.settings import ArrInstance, Settings
 from arrsync.topics import Topics
 from bridge.envelope import UnreadableEnvelope
 from bridge.ledger import CatchUpLedger
+from bridge.relay import RelayUnavailable
 from bridge.replay import by_file, replayed_event
 from bridge.spool import SpooledEvent
 
@@ -127,7 +128,7 @@ class CatchUp:
                 log.warning("catch-up still cannot read %s: %s", arr.name, exc.problem)
             self._failing[arr.name] = exc.problem
             return
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, RelayUnavailable) as exc:
             log.error("catch-up for %s: the spool cannot be written (%s); trying again in "
                       "%d s", arr.name, exc, self.interval)
             return
