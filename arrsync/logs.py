@@ -44,7 +44,7 @@ def secret_fragments(secret: str) -> set[str]:
             fragments.update(p for p in hostport.split(":") if not _is_address(p))
         fragments.update(parts.path.split("/"))
         fragments.update(value for _key, value in parse_qsl(parts.query))
-    return {f for f in fragments if len(f) >= MIN_SECRET_CHARS and not _is_address(f)}
+    return {f for f in fragments if len(f) >= MIN_SECRET_CHARS}
 
 
 class RedactingFormatter(logging.Formatter):

@@ -41,6 +41,12 @@ def test_a_token_in_the_host_position_is_still_masked() -> None:
     assert TOKEN.split(":")[1] not in line and TOKEN.split(":")[0] not in line
 
 
+def test_a_password_that_looks_like_a_host_name_is_still_masked() -> None:
+    line = redact(["correct.horse.battery", "json://me:staple.example@127.0.0.1/x"],
+                  "login correct.horse.battery; url user me pass staple.example on 127.0.0.1")
+    assert "horse" not in line and "staple" not in line and "127.0.0.1" in line
+
+
 def test_a_short_secret_does_not_mask_every_such_letter() -> None:
     text = "a mapping named Anime and a file named a.mkv"
     assert redact(["a"], text) == text
