@@ -30,10 +30,7 @@ def _settings(ctx: click.Context, config: str | None) -> Settings:
 
 def _run(config: str | None) -> None:
     settings = boot(config, PROGRAM)
-    try:
-        service = SyncerService(settings)
-    except DatabaseUnusable as exc:
-        exit_with(PROGRAM, str(exc))
+    service = SyncerService(settings)
     log.info("syncer starting: %d mapping(s), %d worker(s)%s", len(settings.syncer.mappings),
              settings.syncer.workers, " (dry run)" if settings.syncer.dry_run else "")
     reason = run_until_signalled(service.start, service.stop, lambda: service.fatal)
@@ -41,7 +38,18 @@ def _run(config: str | None) -> None:
         exit_with(PROGRAM, reason)
 
 
-@click.group(name=PROGRAM, help=__doc__, invoke_without_command=True)
+class _Commands(click.Group):
+    """Every command: a damaged or unreachable job store ends it with the file and the way
+    out (`DatabaseUnusable`), never with a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DatabaseUnusable as exc:
+            exit_with(PROGRAM, str(exc))
+
+
+@click.group(name=PROGRAM, cls=_Commands, help=__doc__, invoke_without_command=True)
 @config_option
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:
@@ -89,11 +97,7 @@ def trigger(ctx: click.Context, path: str, timeout: float, config: str | None) -
 @config_option
 @click.pass_context
 def jobs(ctx: click.Context, failed: bool, held: bool, limit: int, config: str | None) -> None:
-    try:
-        ctx.exit(commands.list_jobs(_settings(ctx, config), failed=failed, held=held,
-                                    limit=limit))
-    except DatabaseUnusable as exc:
-        exit_with(PROGRAM, str(exc))
+    ctx.exit(commands.list_jobs(_settings(ctx, config), failed=failed, held=held, limit=limit))
 
 
 @main.command(help="Run a failed job again (see `jobs --failed`), or release a removal the "

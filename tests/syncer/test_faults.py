@@ -129,7 +129,7 @@ def test_a_damaged_store_stops_the_syncer_with_the_path_and_the_way_out(
                            [("x" * 500 + str(n),) for n in range(500)])
         with store.open("r+b") as file:
             file.truncate(store.stat().st_size // 2)
-    for args in ((), ("jobs",)):
+    for args in ((), ("jobs",), ("retry", "--held")):
         process = run_command("arrsync-syncer", config, *args)
         assert process.wait(30) == 1
         output = process.output()
