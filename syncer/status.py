@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_TITLE = 300     # characters of a title or series name in a status
 MAX_ERROR = 1000    # characters of an error
+MAX_PATH = 4096     # characters of a path (PATH_MAX): longer ones came from outside, unchecked
 MAX_NAMES = 1000    # names listed in a dry run's would_copy
 PROGRESS_INTERVAL_S = 1.0
 
@@ -46,8 +47,8 @@ def build_status(job: Job, state: JobState, mapping: Mapping | None, **extra: An
         download_id=clip(job.download_id, MAX_TITLE), series=clip(job.series, MAX_TITLE),
         episodes=[Episode(season=season, episode=number) for season, number in job.episodes],
         mapping=mapping.name if mapping else None,
-        source=_common_path(mapping.source if mapping else "", job.paths),
-        dest=_common_path(mapping.dest, job.paths) if mapping else None,
+        source=clip(_common_path(mapping.source if mapping else "", job.paths), MAX_PATH),
+        dest=clip(_common_path(mapping.dest, job.paths), MAX_PATH) if mapping else None,
         bytes=job.bytes, files=job.files, attempt=job.attempt, max_attempts=job.max_attempts,
         duration_s=job.duration_s, error=clip(job.error, MAX_ERROR), held=job.held,
         on_hold=job.on_hold and state is JobState.RETRYING, at=utc_now_iso(), **extra,

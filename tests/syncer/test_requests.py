@@ -16,7 +16,13 @@ import pytest
 from arrsync.settings import Settings
 from arrsync.takeover import SHORT_S
 from syncer.service import SyncerService
-from tests.helpers import MqttWatcher, mosquitto_pub, publish_import, wait_until
+from tests.helpers import (
+    MqttWatcher,
+    import_envelope,
+    mosquitto_pub,
+    publish_import,
+    wait_until,
+)
 from tests.media import MediaTree, syncer_settings
 from tests.processes import Process
 from tests.syncer.test_jobs import RSYNC_COUNTER
@@ -153,3 +159,18 @@ def test_a_request_python_json_would_choke_on_gets_a_failed_status(
         (failed,) = watcher.wait_for("/failed")
     assert reason in failed.json()["error"]
     assert len(failed.payload) < 4000
+
+
+def test_an_import_of_a_megabyte_path_gets_one_small_refusal(
+    settings: Settings, start_syncer: Start, broker: LocalBroker, base_topic: str,
+    tmp_path: Path,
+) -> None:
+    envelope = tmp_path / "envelope"
+    envelope.write_text(import_envelope("huge-path", ["/elsewhere/" + "y" * 1_900_000]))
+    start_syncer(settings)
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        publish_file(broker.port, f"{base_topic}/events/radarr/Download", envelope)
+        (failed,) = watcher.wait_for("/failed")
+    assert len(failed.payload) < 10_000
+    assert "under no mapping" in failed.json()["error"]
+    assert broker.log_path.read_text().count(f" as {settings.syncer.client_id} (") == 1
