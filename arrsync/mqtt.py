@@ -238,6 +238,11 @@ class MqttConnection:
         log.warning("lost the broker connection (%s); reconnecting", reason_code)
         if self._takeovers and self._takeovers.disconnected(reason_code.value) \
                 and self._on_takeover_loop:
+            # Stop reconnecting now: each reconnect would take the session from the other
+            # client again while this process winds down. (From the network thread,
+            # loop_stop() only ends the loop after this callback; disconnect() would not.)
+            self._stopping = True
+            client.loop_stop()
             self._on_takeover_loop()
 
     def _tell(self, connected: bool) -> None:
