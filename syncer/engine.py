@@ -217,6 +217,10 @@ class Engine(JobTransitions):
             self._hold(job, str(exc))
         except AttemptFailed as exc:
             self._failed_attempt(job, exc.decision, exc.reason)
+        except SourceRefused as exc:  # from any action's file list: it will never do
+            if job.state is not JobState.STARTED:
+                job.attempt += 1  # refused while listing, before the attempt was counted
+            self._failed_attempt(job, Decision.GIVE_UP, str(exc))
         except Interrupted:
             self._requeue_after_stop(job)
         else:
@@ -234,12 +238,10 @@ class Engine(JobTransitions):
         command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
                                 dry_run=self.settings.dry_run,
                                 extra_args=self.settings.rsync_extra_args)
+        for entry in files.entries:  # again, just before rsync: a path may be a link now
+            check_inside(mapping.source, "" if entry == "." else entry)
         try:
-            for entry in files.entries:  # again, just before rsync: a path may be a link now
-                check_inside(mapping.source, "" if entry == "." else entry)
             result = self.run_rsync(job, command, files.entries)
-        except SourceRefused as exc:
-            raise AttemptFailed(Decision.GIVE_UP, str(exc)) from None
         except DestinationFull as exc:  # ours to clean up: the next job that fits may go
             freed = remove_partials(files)
             raise DestinationNotReady(f"{exc}; removed this job's partial files "
@@ -259,9 +261,6 @@ class Engine(JobTransitions):
         except SourceMissing as exc:
             job.attempt += 1  # a missing source spends an attempt: it may never come
             raise AttemptFailed(Decision.RETRY, str(exc)) from None
-        except SourceRefused as exc:
-            job.attempt += 1
-            raise AttemptFailed(Decision.GIVE_UP, str(exc)) from None
         job.bytes, job.files = files.bytes, len(files.items)
         return files
 
