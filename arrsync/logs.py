@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 MASK = "***"
+# Only fragments this long are masked. Masking is a safety net for a secret that slips into a
+# line, done by plain text replacement: a secret of a few characters ("a", "1234") also occurs
+# in ordinary words, numbers and addresses, so masking it would garble every line and, by the
+# pattern of what is masked, give the secret away. A secret that short is no secret anyway.
+MIN_SECRET_CHARS = 6
+
+
+def _is_address(text: str) -> bool:
+    """A host name, an IP address or a port: where a URL says where, not who."""
+    if (text.isdigit() and len(text) <= 5) or text.lower() == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        pass
+    labels = text.split(".")
+    return len(labels) > 1 and labels[-1].isalpha() and all(
+        label and label.replace("-", "").isalnum() for label in labels)
 
 
 def secret_fragments(secret: str) -> set[str]:
-    """The secret and the parts of it that could be logged alone (URL tokens, passwords)."""
+    """The secret and the parts of it that could be logged alone: an Apprise URL's user,
+    password, tokens (in the host position too: tgram://TOKEN), path parts and query values,
+    but not its scheme, host name, address or port."""
     fragments = {secret}
     if "://" in secret:
         parts = urlsplit(secret)
-        fragments.add(parts.netloc)
-        fragments.update(parts.netloc.split("@")[0].split(":"))
-        fragments.update(parts.netloc.split("@")[-1].split(":")[0:1])
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        fragments.update(userinfo.split(":"))
+        if not _is_address(hostport.rsplit(":", 1)[0]):
+            fragments.add(hostport)
+            fragments.update(p for p in hostport.split(":") if not _is_address(p))
         fragments.update(parts.path.split("/"))
         fragments.update(value for _key, value in parse_qsl(parts.query))
-    # Short fragments (a port, "json") would mask harmless words; tokens are long.
-    return {f for f in fragments if len(f) >= 6 or f == secret}
+    return {f for f in fragments if len(f) >= MIN_SECRET_CHARS}
 
 
 class RedactingFormatter(logging.Formatter):

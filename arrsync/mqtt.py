@@ -19,7 +19,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from arrsync.limits import packet_bytes
 from arrsync.settings import MqttSettings
+from arrsync.takeover import TakeoverWatch
 from arrsync.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 Delivered = Callable[[bool], None]
 Answer = Callable[[ReasonCode], None]  # takes the broker's reason code for one publish
 MessageHandler = Callable[[paho.MQTTMessage], None]
+ConnectionListener = Callable[[bool], None]
 
 SESSION_EXPIRY_S = 30 * 24 * 3600  # a durable session outlives a month-long outage
 
@@ -42,8 +45,13 @@ class MqttConnection:
         manual_ack: bool = False,
         max_inflight: int = 100,
         announce: bool = True,
+        resend_after_reconnect: bool = True,
+        on_takeover_loop: Callable[[], None] | None = None,
     ) -> None:
-        """`announce`: keep the retained `<component>/availability` (services, not CLIs)."""
+        """`announce`: keep the retained `<component>/availability` (services, not CLIs).
+        `resend_after_reconnect=False`: paho forgets unacknowledged messages at each connect
+        and the owner re-sends what it still wants (the bridge, whose spool knows).
+        `on_takeover_loop`: called once if another client keeps taking over this client id."""
         self.settings = settings
         self.topics = Topics(settings.base_topic)
         self.component = component
@@ -60,6 +68,10 @@ class MqttConnection:
         self._stopping = False
         # Told the seconds from publish() to the broker's acknowledgement (bridge metrics).
         self.delivery_timer: Callable[[float], None] | None = None
+        self._resend = resend_after_reconnect
+        self._listeners: list[ConnectionListener] = []
+        self._takeovers = TakeoverWatch() if on_takeover_loop else None
+        self._on_takeover_loop = on_takeover_loop
 
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -88,6 +100,11 @@ class MqttConnection:
 
     def on_message(self, handler: MessageHandler) -> None:
         self._handler = handler
+
+    def on_connection(self, listener: ConnectionListener) -> None:
+        """`listener(True)` after each connect, `listener(False)` after each disconnect, on
+        the network thread, before `connected` changes."""
+        self._listeners.append(listener)
 
     def start(self) -> None:
         properties = None
@@ -146,8 +163,18 @@ class MqttConnection:
         """Publish; `on_done(ok)` runs on the network thread once the broker answered, after
         `on_refused(reason)` when the broker refused it (a v5 PUBACK failure: 0x87 is the ACL).
 
-        While disconnected, paho keeps the message and sends it after reconnecting.
+        While disconnected, paho keeps the message and sends it after reconnecting. A message
+        over `mqtt.max_packet_bytes` is not sent at all (the broker would drop the connection,
+        and paho would send it again at every reconnect): it is logged, `on_done(False)`.
         """
+        size = packet_bytes(topic, payload)
+        if size > self.settings.max_packet_bytes:
+            log.error("not publishing %d bytes on %s: over mqtt.max_packet_bytes (%d), the "
+                      "broker would drop the connection", size, topic,
+                      self.settings.max_packet_bytes)
+            if on_done:
+                on_done(False)
+            return -1
         started = time.monotonic()
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         log.debug("publish %s (mid %s, %d bytes)", topic, info.mid, len(payload))
@@ -189,6 +216,13 @@ class MqttConnection:
         self.login_refused = None
         log.info("connected to broker %s:%s (session present: %s)",
                  self.settings.host, self.settings.port, flags.session_present)
+        if not self._resend:
+            with self._lock:
+                for message in client.drop_out_messages():
+                    self._waiting.pop(message.mid, None)
+        if self._takeovers:
+            self._takeovers.connected()
+        self._tell(True)
         for topic, qos in self._subscriptions:
             client.subscribe(topic, qos)
         if self._availability:
@@ -197,9 +231,26 @@ class MqttConnection:
         self._answered.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._tell(False)
         self.connected.clear()
-        if not self._stopping:
-            log.warning("lost the broker connection (%s); reconnecting", reason_code)
+        if self._stopping:
+            return
+        log.warning("lost the broker connection (%s); reconnecting", reason_code)
+        if self._takeovers and self._takeovers.disconnected(reason_code.value) \
+                and self._on_takeover_loop:
+            # Stop reconnecting now: each reconnect would take the session from the other
+            # client again while this process winds down. (From the network thread,
+            # loop_stop() only ends the loop after this callback; disconnect() would not.)
+            self._stopping = True
+            client.loop_stop()
+            self._on_takeover_loop()
+
+    def _tell(self, connected: bool) -> None:
+        for listener in self._listeners:
+            try:
+                listener(connected)
+            except Exception:
+                log.exception("connection listener failed")
 
     def _on_publish(self, client, userdata, mid: int, reason_code: ReasonCode, properties) -> None:
         with self._lock:

@@ -45,8 +45,10 @@ def boot(config: str | None, program: str) -> Settings:
     return settings
 
 
-def run_until_signalled(start: Callable[[], None], stop: Callable[[], None]) -> None:
-    """Start, wait for SIGTERM or SIGINT (Ctrl-C), stop. A second signal changes nothing."""
+def run_until_signalled(start: Callable[[], None], stop: Callable[[], None],
+                        failure: Callable[[], str | None] = lambda: None) -> str | None:
+    """Start, wait for SIGTERM or SIGINT (Ctrl-C), stop. A second signal changes nothing.
+    `failure()` names a reason the process cannot go on; then it stops too and returns it."""
     stopping = threading.Event()
 
     def handle(signum: int, _frame: object) -> None:
@@ -56,10 +58,15 @@ def run_until_signalled(start: Callable[[], None], stop: Callable[[], None]) -> 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
     start()
+    reason = None
     try:
         # Wake up now and then: a signal delivered to another thread sets no lock the main
         # thread waits on, and Python runs handlers only in the main thread.
         while not stopping.wait(0.5):
-            pass
+            reason = failure()
+            if reason:
+                log.error("stopping: %s", reason)
+                break
     finally:
         stop()
+    return reason

@@ -63,6 +63,18 @@ class Topics:
         """Where the syncer publishes (retained) the last audit of the arr named so."""
         return check_publish_topic(f"{self.base}/audit/{audit_level(arr_name)}")
 
+    def alert(self, component: str) -> str:
+        """Where a component says that something needs a person (see `arrsync.alerts`)."""
+        return check_publish_topic(f"{self.base}/{component}/alert")
+
+    @property
+    def all_alerts(self) -> str:
+        return f"{self.base}/+/alert"
+
+    def alert_component(self, topic: str) -> str | None:
+        """The component whose alert topic `topic` is, or None for any other topic."""
+        return next((c for c in COMPONENTS if topic == self.alert(c)), None)
+
     def availability(self, component: str) -> str:
         return check_publish_topic(f"{self.base}/{component}/availability")
 

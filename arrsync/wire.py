@@ -15,6 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from arrsync.wirejson import parse_json
+
+MAX_EVENT_TYPE = 100  # arr event types are short words; the type is also a topic level
+
 
 def utc_now_iso() -> str:
     """Now as ISO 8601 UTC with milliseconds, the one time format on the wire."""
@@ -53,7 +57,8 @@ class EventEnvelope(BaseModel):
     id: str = Field(description="Unique event id; the same when a spooled event is re-sent.")
     app: str = Field(description="radarr, sonarr, lidarr, readarr or whisparr.")
     instance: str | None = Field(description="The arr's instanceName, e.g. 'Radarr 4K'.")
-    event: str = Field(description="The arr's eventType, e.g. 'Download'.")
+    event: str = Field(max_length=MAX_EVENT_TYPE,
+                       description="The arr's eventType, e.g. 'Download'.")
     kind: EventKind = Field(EventKind.OTHER, description="What the event means for the syncer.")
     received_at: str = Field(description="When the bridge accepted it, ISO 8601 UTC.")
     title: str | None = Field(None, description="Movie, episode, album or book, readable.")
@@ -100,7 +105,9 @@ class EventEnvelope(BaseModel):
 
 
 def parse_envelope(text: str | bytes) -> EventEnvelope:
-    return EventEnvelope.model_validate_json(text)
+    """The envelope from wire text: WireError if it is not wire JSON, ValidationError if it
+    does not fit the model. The bridge checks each envelope with this before spooling it."""
+    return EventEnvelope.model_validate(parse_json(text))
 
 
 class JobState(StrEnum):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -12,14 +10,17 @@ from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from arrsync.limits import packet_bytes, quote
 from arrsync.settings import Settings
 from arrsync.topics import APPS, Topics
+from arrsync.wirejson import WireError, parse_json
 from bridge.arr import ArrPayload
 from bridge.auth import BasicAuth
 from bridge.dashboard import StatusBoard, register_dashboard
-from bridge.envelope import build_envelope_json
+from bridge.envelope import UnreadableEnvelope, build_envelope_json
 from bridge.hints import unknown_url_hint, wrong_method_hint
 from bridge.metrics import BridgeMetrics, mark_event
+from bridge.relay import RelayUnavailable
 from bridge.spool import SpooledEvent
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,8 @@ TEST_BODY = '{"eventType":"Test","instanceName":"arrsync"}'
 
 
 class Publisher(Protocol):
-    def accept(self, event: SpooledEvent) -> str: ...
-    def spooled(self) -> int: ...
-    @property
-    def broker_connected(self) -> bool: ...
+    def accept(self, event: SpooledEvent) -> str: ...  # RelayUnavailable: answer 503
+    def health(self) -> dict[str, Any]: ...
 
 
 class BadRequest(Exception):
@@ -42,10 +41,6 @@ def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status
 
 
-def _reject_constant(name: str) -> Any:
-    raise BadRequest(f"body is not valid JSON: {name} is not a JSON value")
-
-
 def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
     """Validate a webhook body; returns the payload model and the body as text."""
     try:
@@ -53,13 +48,9 @@ def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8 text") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(
-            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise BadRequest("body is nested too deeply") from None
+        data = parse_json(text)  # the parser and limits of the wire: the syncer reads it too
+    except WireError as exc:
+        raise BadRequest(f"body {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest(f"body must be a JSON object, not {type(data).__name__}")
     if "eventType" not in data:
@@ -73,7 +64,8 @@ def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
             for e in exc.errors(include_url=False, include_input=False)[:5]
         )
-        raise BadRequest(f"not a valid {data['eventType']} webhook: {problems}") from None
+        raise BadRequest(f"not a valid {quote(data['eventType'], 40)} webhook: {problems}") \
+            from None
     except RecursionError:
         raise BadRequest("body is nested too deeply") from None
 
@@ -90,12 +82,22 @@ def create_app(settings: Settings, publisher: Publisher,
 
     def accept(app_name: str, payload: ArrPayload, text: str) -> tuple[Response, int]:
         mark_event(payload.event_type)
-        event_id, envelope = build_envelope_json(app_name, payload, text)
+        try:
+            event_id, envelope = build_envelope_json(app_name, payload, text)
+        except UnreadableEnvelope as exc:  # the syncer could not act on it: say so now
+            log.warning("rejected a %s webhook: %s", app_name, exc)
+            return _error(400, str(exc))
         topic = topics.event(app_name, payload.event_type)
+        size = packet_bytes(topic, envelope)
+        if size > settings.mqtt.max_packet_bytes:
+            message = (f"the event would be {size} bytes on MQTT, over the broker's limit of "
+                       f"{settings.mqtt.max_packet_bytes} (mqtt.max_packet_bytes): the broker "
+                       "would refuse it")
+            log.error("rejected a %s %s webhook: %s", app_name, payload.event_type, message)
+            return _error(413, message)
         try:
             outcome = publisher.accept(SpooledEvent(event_id, topic, envelope))
-        except sqlite3.Error as exc:  # disk full, spool deleted or locked: the arr must know
-            log.error("could not spool a %s %s event: %s", app_name, payload.event_type, exc)
+        except RelayUnavailable as exc:  # disk full, spool damaged: the arr must know
             return _error(503, f"the bridge cannot store the event: {exc}")
         log.info("%s %s %s from %s: %s", app_name, payload.event_type,
                  payload.title() or "", payload.instance_name or "?", outcome)
@@ -138,12 +140,10 @@ def create_app(settings: Settings, publisher: Publisher,
         return accept("arrsync", payload, text)
 
     @app.get("/health")
-    def health() -> Response:
-        return jsonify(
-            status="ok",
-            broker="connected" if publisher.broker_connected else "disconnected",
-            spooled=publisher.spooled(),
-        )
+    def health() -> tuple[Response, int]:
+        """200 while webhooks are safe (ok, or degraded: dead letters), 503 while failing."""
+        state = publisher.health()
+        return jsonify(state), 503 if state["status"] == "failing" else 200
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic.alias_generators import to_camel
 
+from arrsync.wire import MAX_EVENT_TYPE, EventKind
 from arrsync.wire import Episode as EpisodeNumber
-from arrsync.wire import EventKind
 
 KINDS = {
     "Download": EventKind.IMPORT,
@@ -89,7 +89,7 @@ class Book(_ArrObject):
 class ArrPayload(_ArrObject):
     """Any webhook of any arr: the base fields plus every shape's optional parts."""
 
-    event_type: StrictStr = Field(min_length=1)
+    event_type: StrictStr = Field(min_length=1, max_length=MAX_EVENT_TYPE)
     instance_name: str | None = None
     # Radarr, Whisparr v3
     movie: Movie | None = None

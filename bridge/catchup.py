@@ -25,7 +25,9 @@ from typing import Protocol
 from arrsync.arrapi import ArrClient, ArrUnreadable, HistoryImport
 from arrsync.settings import ArrInstance, Settings
 from arrsync.topics import Topics
+from bridge.envelope import UnreadableEnvelope
 from bridge.ledger import CatchUpLedger
+from bridge.relay import RelayUnavailable
 from bridge.replay import by_file, replayed_event
 from bridge.spool import SpooledEvent
 
@@ -126,7 +128,7 @@ class CatchUp:
                 log.warning("catch-up still cannot read %s: %s", arr.name, exc.problem)
             self._failing[arr.name] = exc.problem
             return
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, RelayUnavailable) as exc:
             log.error("catch-up for %s: the spool cannot be written (%s); trying again in "
                       "%d s", arr.name, exc, self.interval)
             return
@@ -166,9 +168,11 @@ class CatchUp:
         if came:
             log.debug("catch-up: %s of %s came by webhook", path, arr.name)
         else:
-            event = replayed_event(arr, group, self.topics)
             try:
+                event = replayed_event(arr, group, self.topics)
                 outcome = self.relay.accept(event)
+            except UnreadableEnvelope as exc:  # one odd record must not stop the catch-up
+                outcome = f"skipped: {exc}"
             except sqlite3.IntegrityError:  # still spooled from a read a crash interrupted
                 outcome = "already spooled"
             log.info("catch-up replays an import of %s that came by no webhook: %s (%s)",

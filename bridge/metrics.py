@@ -102,8 +102,7 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily("arrsync_bridge_broker_connected",
                                 "1 while the bridge is connected to the broker.",
                                 value=int(self._publisher.broker_connected))
-        # Events set aside because they could not be published; the relay's dead-letter
-        # table provides `dead_letters()`, until then there are none.
+        # Events set aside because they could not be published (the relay's dead letters).
         dead_letters = getattr(self._publisher, "dead_letters", None)
         yield GaugeMetricFamily("arrsync_bridge_dead_letters",
                                 "Events set aside because they could not be published.",

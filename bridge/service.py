@@ -59,9 +59,11 @@ class BridgeService:
     def __init__(self, settings: Settings) -> None:
         check_listen_safety(settings)
         self.settings = settings
-        self.spool = Spool(settings.bridge.spool_path)
-        self.mqtt = MqttConnection(settings.mqtt, "bridge")
-        self.relay = EventRelay(self.spool, self.mqtt, settings.bridge.ack_wait)
+        self.spool = Spool(settings.bridge.spool_path)  # DatabaseUnusable: damaged or locked
+        # The relay re-sends from the spool after a reconnect, so paho need not (see relay.py).
+        self.mqtt = MqttConnection(settings.mqtt, "bridge", resend_after_reconnect=False)
+        self.relay = EventRelay(self.spool, self.mqtt, settings.bridge.ack_wait,
+                                settings.mqtt.max_packet_bytes)
         self.catch_up = build_catch_up(settings, self.relay)
         self.metrics = BridgeMetrics()
         self.mqtt.delivery_timer = self.metrics.publish_latency.observe

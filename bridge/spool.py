@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from arrsync.sqlitefile import open_sqlite, transaction
+
+LOST = ("Events in it that were not yet published are lost (`sqlite3 FILE .recover` may save "
+        "some); the arrs do not send them again.")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -31,12 +37,18 @@ class SpooledEvent:
 
 class Spool:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open or create the spool; `DatabaseUnusable` names a damaged file and the way out."""
+        self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a 2xx answer must survive a power cut
+        # open_sqlite syncs fully: a 2xx answer survives a power cut.
+        self._db = open_sqlite(path, what="bridge spool", lost=LOST)
         self._db.execute(SCHEMA)
+
+    @contextmanager
+    def locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for one more table in this file (the dead letters)."""
+        with self._lock:
+            yield self._db
 
     def add(self, event: SpooledEvent) -> None:
         with self._lock:
@@ -46,10 +58,8 @@ class Spool:
             )
 
     def remove(self, ids: Iterable[str]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self._lock, transaction(self._db):
             self._db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in ids])
-            self._db.execute("COMMIT")
 
     def after(self, seq: int, limit: int) -> list[tuple[int, SpooledEvent]]:
         """Up to `limit` events that came after sequence number `seq`, oldest first."""

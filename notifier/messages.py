@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from arrsync.alerts import Alert
 from arrsync.units import human_duration, human_size
 from arrsync.wire import JobAction, JobState, JobStatus
 
@@ -131,6 +132,14 @@ class MessageBuilder:
     def recovered(mapping: str, reason: str) -> Message:
         return Message("success", f"✅ {mapping} recovered",
                        f"Syncing again. The problem was: {reason}")
+
+    @staticmethod
+    def alert(alert: Alert) -> Message:
+        """A component's own problem (dead letter, spool, store), or its end."""
+        if alert.active:
+            return Message("failure", f"❌ arrsync {alert.component} needs attention",
+                           alert.message)
+        return Message("success", f"✅ arrsync {alert.component} recovered", alert.message)
 
     @staticmethod
     def availability(component: str, online: bool) -> Message:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import paho.mqtt.client as paho
 from pydantic import ValidationError
 
+from arrsync.alerts import Alert
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.wire import JobState, JobStatus
@@ -46,6 +47,7 @@ class NotifierService:
         self._worker = threading.Thread(target=self._process, name="notifier", daemon=True)
         self.mqtt.subscribe(self.mqtt.topics.all_sync_states)
         self.mqtt.subscribe(self.mqtt.topics.all_availability)
+        self.mqtt.subscribe(self.mqtt.topics.all_alerts)
         self.mqtt.on_message(self._inbox.put)
 
     def start(self) -> None:
@@ -89,6 +91,9 @@ class NotifierService:
         if component:
             self._availability(component, message)
             return
+        if self.mqtt.topics.alert_component(topic):
+            self._alert(message)
+            return
         if topic == self.mqtt.topics.sync_request:
             return
         try:
@@ -116,6 +121,15 @@ class NotifierService:
             return
         for group in self.batcher.add(status, self.clock()):
             self._send_group(group)
+
+    def _alert(self, message: paho.MQTTMessage) -> None:
+        try:
+            alert = Alert.model_validate_json(message.payload)
+        except ValidationError:
+            log.warning("ignoring a malformed alert on %s", message.topic)
+            return
+        self._send(self.builder.alert(alert),
+                   self._failure_tag if alert.active else self._success_tag)
 
     def _availability(self, component: str, message: paho.MQTTMessage) -> None:
         if message.retain or component == "notifier":

@@ -8,7 +8,8 @@ import click
 
 from arrsync.config import config_source
 from arrsync.settings import Settings
-from arrsync.startup import boot, config_option, run_until_signalled
+from arrsync.sqlitefile import DatabaseUnusable
+from arrsync.startup import boot, config_option, exit_with, run_until_signalled
 from syncer import commands
 from syncer.audit_command import run_audit
 from syncer.service import SyncerService
@@ -32,10 +33,23 @@ def _run(config: str | None) -> None:
     service = SyncerService(settings)
     log.info("syncer starting: %d mapping(s), %d worker(s)%s", len(settings.syncer.mappings),
              settings.syncer.workers, " (dry run)" if settings.syncer.dry_run else "")
-    run_until_signalled(service.start, service.stop)
+    reason = run_until_signalled(service.start, service.stop, lambda: service.fatal)
+    if reason:
+        exit_with(PROGRAM, reason)
 
 
-@click.group(name=PROGRAM, help=__doc__, invoke_without_command=True)
+class _Commands(click.Group):
+    """Every command: a damaged or unreachable job store ends it with the file and the way
+    out (`DatabaseUnusable`), never with a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DatabaseUnusable as exc:
+            exit_with(PROGRAM, str(exc))
+
+
+@click.group(name=PROGRAM, cls=_Commands, help=__doc__, invoke_without_command=True)
 @config_option
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:

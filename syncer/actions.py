@@ -17,9 +17,9 @@ from arrsync.wire import Move
 from syncer.destination import move_failed, remove_empty_folders, resolve
 from syncer.errors import AttemptFailed, Decision
 from syncer.jobs import Job
-from syncer.plan import sidecars_of
 from syncer.recycle import RecycleBin
 from syncer.rsync import RsyncResult
+from syncer.sidecars import sidecars_of
 
 
 class EngineHooks(Protocol):

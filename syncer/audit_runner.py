@@ -9,7 +9,6 @@ retained summary on `<base>/audit/<arr>`, as after `arrsync-syncer audit`.
 
 from __future__ import annotations
 
-import json
 import logging
 import posixpath
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import ArrInstance, Settings
 from arrsync.topics import audit_level
+from arrsync.wirejson import WireError, parse_json
 from syncer.audit import audit_arr, publish
 from syncer.changes import replace_job
 from syncer.guard import DestinationGuard
@@ -37,9 +37,9 @@ class BadAuditRequest(Exception):
 
 
 def _json_object(payload: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(payload.decode("utf-8")) if payload.lstrip()[:1] == b"{" else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    try:  # the wire's parser: Python's json raises other errors for hostile nesting or digits
+        data = parse_json(payload) if payload.lstrip()[:1] == b"{" else None
+    except WireError:
         return None  # not for us: the usual request parsing says what is wrong
     return data if isinstance(data, dict) else None
 

@@ -1,9 +1,10 @@
 """The engine: runs stored jobs with up to `workers` rsyncs at once, retries, holds, stops.
 
 One scheduler thread picks due jobs from the store; each attempt runs on its own thread.
-Every state change goes through `_transition` (set, stamp, save, report): it is saved
-before it is published, so a crash loses no job. Rename, recycle and replace jobs run
-through `syncer.mirror`, on their own, with the hooks `begin_attempt` and `run_rsync`.
+Every state change goes through `_transition` (`syncer.transitions`: set, stamp, save,
+report): it is saved before it is published, so a crash loses no job. Rename, recycle and
+replace jobs run through `syncer.mirror`, on their own, with the hooks `begin_attempt` and
+`run_rsync`. While the job store cannot be written nothing starts (`syncer.storehealth`).
 """
 
 from __future__ import annotations
@@ -12,40 +13,48 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from arrsync.settings import Mapping, SyncerSettings
+from arrsync.units import human_size
 from arrsync.wire import JobAction, JobState
 from syncer.errors import (
     AttemptFailed,
     Decision,
+    DestinationFull,
     DestinationNotReady,
     Interrupted,
     SourceMissing,
+    SourceRefused,
+    rsync_error_line,
     rsync_outcome,
 )
 from syncer.guard import DestinationGuard
 from syncer.jobs import Ending, Job
 from syncer.mirror import MirrorActions
-from syncer.plan import FileSet, collect, copy_ending, verify_sizes
-from syncer.rsync import Progress, RsyncResult, RsyncRun, build_command
+from syncer.pathsafety import check_inside
+from syncer.plan import FileSet, already_there, collect, copy_ending, nothing_copied, verify_sizes
+from syncer.rsync import RsyncResult, RsyncRun, build_command
+from syncer.space import NO_SPACE, SpaceLedger, remove_partials
 from syncer.status import StatusReporter
 from syncer.store import JobStore
+from syncer.storehealth import RETRY_S, StoreHealth, is_store_failure
+from syncer.transitions import JobTransitions
 
 log = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL_S = 1.0
 IDLE_WAIT_S = 5.0
 
 
-class Engine:
+class Engine(JobTransitions):
     def __init__(self, settings: SyncerSettings, store: JobStore, reporter: StatusReporter,
-                 clock: Callable[[], float] = time.time) -> None:
+                 health: StoreHealth, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.store = store
         self.reporter = reporter
+        self.health = health
         self.clock = clock
         self.guard = DestinationGuard(settings.free_space_margin)
+        self.space = SpaceLedger(settings.free_space_margin)
         self.mappings: dict[str, Mapping] = {m.name: m for m in settings.mappings}
         self.mirror = MirrorActions(settings, store, self.guard, self, clock)
         # Guards _running, _stopping and _poked only: no store, file system or MQTT under it.
@@ -115,18 +124,39 @@ class Engine:
                 if self._stopping:
                     return
                 self._poked = False
-                free = self.settings.workers - len(self._running)
-                busy = set(self._running)
-            for job in self.store.due(self.clock(), free, exclude=busy) if free > 0 else []:
-                if self._ready(job):
-                    self._launch(job)
-            with self._lock:
-                all_busy = len(self._running) >= self.settings.workers
-            # All workers busy: a finishing attempt wakes us; else wake when one is due.
-            timeout = IDLE_WAIT_S if all_busy else self._idle_wait()
+            try:
+                timeout = self._schedule_once()
+            except Exception as exc:  # the scheduler must outlive a store that fails
+                if is_store_failure(exc):
+                    self.health.failed(exc)
+                else:
+                    log.exception("scheduling failed")
+                timeout = RETRY_S
             with self._lock:
                 if not self._poked and not self._stopping:
                     self._lock.wait(timeout)
+
+    def _schedule_once(self) -> float:
+        """Launch what is due; returns how long to wait. Nothing starts while the store
+        cannot be written: it is tried again now and then (`store.probe`)."""
+        if self.health.failing:
+            self.store.probe()
+            self.store.recover_interrupted(keep=self._running_ids())
+            self.health.worked()
+        with self._lock:
+            free = self.settings.workers - len(self._running)
+            busy = set(self._running)
+        for job in self.store.due(self.clock(), free, exclude=busy) if free > 0 else []:
+            if self._ready(job):
+                self._launch(job)
+        with self._lock:
+            all_busy = len(self._running) >= self.settings.workers
+        # All workers busy: a finishing attempt wakes us; else wake when one is due.
+        return IDLE_WAIT_S if all_busy else self._idle_wait()
+
+    def _running_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._running)
 
     def _launch(self, job: Job) -> None:
         with self._lock:
@@ -157,11 +187,19 @@ class Engine:
     # -- one attempt -------------------------------------------------------------------------
     def _attempt(self, job: Job) -> None:
         try:
-            self._run_attempt(job)
+            try:
+                self._run_attempt(job)
+            except Exception as exc:
+                if is_store_failure(exc):
+                    raise  # the job stays as last stored, and runs again once the store works
+                log.exception("job %s crashed", job.id)
+                self._finish(job, JobState.FAILED, f"internal error: {type(exc).__name__}")
         except Exception as exc:
-            log.exception("job %s crashed", job.id)
-            self._finish(job, JobState.FAILED, f"internal error: {type(exc).__name__}")
+            if not is_store_failure(exc):
+                raise
+            self.health.failed(exc)
         finally:
+            self.space.release(job.id)
             self.mirror.finished(job)
             with self._lock:
                 self._running.pop(job.id, None)
@@ -179,21 +217,35 @@ class Engine:
             self._hold(job, str(exc))
         except AttemptFailed as exc:
             self._failed_attempt(job, exc.decision, exc.reason)
+        except SourceRefused as exc:  # from any action's file list: it will never do
+            if job.state is not JobState.STARTED:
+                job.attempt += 1  # refused while listing, before the attempt was counted
+            self._failed_attempt(job, Decision.GIVE_UP, str(exc))
         except Interrupted:
             self._requeue_after_stop(job)
         else:
             self._finish(job, ending.state, ending.reason, **ending.extra)
 
     def _copy_files(self, job: Job, mapping: Mapping) -> Ending:
-        """Collect the files, check the space, copy, verify."""
+        """Collect the files, reserve the space, copy, verify. Nothing to copy: no rsync."""
         files = self._collect(job, mapping)
         if not self.settings.dry_run:
-            self.guard.check_space(mapping, files.bytes)
+            if already_there(files):
+                job.bytes = 0
+                return Ending(JobState.SKIPPED, nothing_copied(files), {})
+            self.space.reserve(job.id, mapping.dest, files.bytes)
         self.begin_attempt(job)
         command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
                                 dry_run=self.settings.dry_run,
                                 extra_args=self.settings.rsync_extra_args)
-        result = self.run_rsync(job, command, files.entries)
+        for entry in files.entries:  # again, just before rsync: a path may be a link now
+            check_inside(mapping.source, "" if entry == "." else entry)
+        try:
+            result = self.run_rsync(job, command, files.entries)
+        except DestinationFull as exc:  # ours to clean up: the next job that fits may go
+            freed = remove_partials(files)
+            raise DestinationNotReady(f"{exc}; removed this job's partial files "
+                                      f"({human_size(freed)})") from None
         if not self.settings.dry_run:
             verify_sizes(files)
         return copy_ending(job, files, mapping.source, result.transferred,
@@ -221,7 +273,7 @@ class Engine:
             run.stop()
         started = time.monotonic()
         try:
-            result = run.run(self._progress_reporter(job))
+            result = run.run(self.reporter.throttled_progress(job))
         except FileNotFoundError:
             raise AttemptFailed(Decision.GIVE_UP,
                                 f"rsync is not installed ({self.settings.rsync_path})") from None
@@ -231,69 +283,9 @@ class Engine:
         with self._lock:
             if self._stopping:
                 raise Interrupted
+        detail = rsync_error_line(result.stderr)
+        if NO_SPACE in result.stderr:
+            raise DestinationFull(f"the destination filled up during the copy ({detail})")
         outcome = rsync_outcome(result.exit_code)
-        detail = result.stderr.splitlines()[-1] if result.stderr else ""
         reason = f"{outcome.reason} (rsync exit {result.exit_code}"
         raise AttemptFailed(outcome.decision, f"{reason}: {detail})" if detail else f"{reason})")
-
-    def _progress_reporter(self, job: Job) -> Callable[[Progress], None]:
-        last = [0.0]
-
-        def report(progress: Progress) -> None:
-            now = time.monotonic()
-            if now - last[0] < PROGRESS_INTERVAL_S:
-                return
-            last[0] = now
-            self.reporter.job(job, JobState.PROGRESS, percent=progress.percent,
-                              bytes_per_s=progress.bytes_per_s, eta_s=progress.eta_s)
-        return report
-
-    # -- state changes -----------------------------------------------------------------------
-    def _transition(self, job: Job, state: JobState, *, error: str | None = None,
-                    held: bool = False, next_attempt_in: float | None = None,
-                    publish: bool = True, **extra: Any) -> None:
-        """The one way a job changes state: set, stamp, save, then report."""
-        job.state, job.error, job.held = state, error, held
-        job.updated_at = self.clock()
-        if next_attempt_in is not None:
-            job.next_attempt_at = job.updated_at + next_attempt_in
-        self.store.save(job)
-        if publish:
-            self.reporter.job(job, state, **extra)
-
-    def _hold(self, job: Job, reason: str) -> None:
-        """Wait for the destination without spending an attempt; alert once per reason."""
-        alert = not job.held or job.error != reason
-        if alert:
-            log.warning("job %s (%s) waits: %s", job.id, job.title, reason)
-        self._transition(job, JobState.RETRYING, error=reason, held=True,
-                         next_attempt_in=self.settings.guard_interval, publish=alert)
-
-    def _failed_attempt(self, job: Job, decision: Decision, reason: str) -> None:
-        if decision is Decision.GIVE_UP or job.attempt >= job.max_attempts:
-            if decision is Decision.RETRY:
-                reason = f"{reason}; gave up after {job.attempt} attempts"
-            self._finish(job, JobState.FAILED, reason)
-            return
-        delay = min(self.settings.retry_delay * 2 ** (job.attempt - 1),
-                    self.settings.retry_delay_max)
-        log.warning("job %s (%s) attempt %d/%d failed, retrying in %.0fs: %s",
-                    job.id, job.title, job.attempt, job.max_attempts, delay, reason)
-        self._transition(job, JobState.RETRYING, error=reason, next_attempt_in=delay)
-
-    def _requeue_after_stop(self, job: Job) -> None:
-        job.attempt = max(job.attempt - 1, 0)
-        log.info("job %s (%s) interrupted by the stop; it resumes at the next start",
-                 job.id, job.title)
-        self._transition(job, JobState.QUEUED, next_attempt_in=0, publish=False)
-
-    def _finish(self, job: Job, state: JobState, error: str | None, **extra: Any) -> None:
-        if state is JobState.FAILED:
-            log.error("job %s (%s) failed: %s", job.id, job.title, error)
-        elif state is JobState.RETRYING:  # held by the circuit breaker
-            log.warning("job %s (%s) is on hold: %s", job.id, job.title, error)
-        else:
-            log.info("job %s (%s) %s: %d file(s), %d bytes", job.id, job.title, state,
-                     job.files, job.bytes)
-        self._transition(job, state, error=error, **extra)
-

@@ -53,6 +53,19 @@ RSYNC_EXIT_CODES: dict[int, Outcome] = {
 }
 
 
+def rsync_error_line(stderr: str) -> str:
+    """The line that says what went wrong: rsync's first own error ("rsync: [receiver]
+    mkstemp … failed: Read-only file system (30)"), not its closing summary ("rsync error:
+    some files/attrs were not transferred (see previous errors)"), cut to a readable size."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines
+              if not (line.startswith(("rsync error:", "rsync warning:")) and "(code " in line)]
+    chosen = errors[0] if errors else (lines[-1] if lines else "")
+    more = len(errors) - 1
+    detail = chosen if len(chosen) <= 300 else chosen[:299] + "…"
+    return f"{detail} (and {more} more error line(s))" if more > 0 else detail
+
+
 def rsync_outcome(exit_code: int) -> Outcome:
     if exit_code < 0:
         return _retry(f"rsync was killed by signal {-exit_code}; the copy resumes next attempt")
@@ -64,8 +77,18 @@ class SourceMissing(Exception):
     """The source is not there (yet): NFS lag, or the arr is still moving the file. Retry."""
 
 
+class SourceRefused(Exception):
+    """The source can never be copied as asked (it leads outside the mapping, its name is
+    longer than a file system allows). Give up."""
+
+
 class DestinationNotReady(Exception):
     """The destination guard failed (mount dropped, anchor missing, disk full). Hold the job."""
+
+
+class DestinationFull(DestinationNotReady):
+    """rsync ran out of space at the destination mid-copy: hold the job, and remove the
+    attempt's own partial files first so they do not keep the disk full."""
 
 
 class AttemptFailed(Exception):

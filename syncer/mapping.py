@@ -10,6 +10,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 
+from arrsync.limits import quote
 from arrsync.settings import Mapping
 from arrsync.units import is_within, relative_below
 
@@ -46,10 +47,10 @@ def normalise(path: str) -> str:
     if "\0" in path:
         raise PathRefused("the path contains a NUL character")
     if not path.startswith("/"):
-        raise PathRefused(f"{path!r} is not an absolute path")
+        raise PathRefused(f"{quote(path)} is not an absolute path")
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise PathRefused(f"{path!r} contains '..'; paths must not climb out of their folder")
+        raise PathRefused(f"{quote(path)} contains '..'; paths must not climb out of their folder")
     return "/" + "/".join(parts)
 
 
@@ -73,7 +74,7 @@ class PathMapper:
             if relative is not None:
                 return self._checked(Route(mapping, relative))
         known = ", ".join(m.arr_path for m in self.mappings) or "none configured"
-        raise PathRefused(f"{clean!r} is under no mapping (arr paths: {known})")
+        raise PathRefused(f"{quote(clean)} is under no mapping (arr paths: {known})")
 
     def _checked(self, route: Route) -> Route:
         """Refuse arrsync's own folders and a source that leaves its root through a symlink."""
@@ -87,7 +88,7 @@ class PathMapper:
         real = os.path.realpath(route.source)
         if not is_within(real, root):
             raise PathRefused(
-                f"{route.source!r} leads outside the source root {route.mapping.source!r} "
+                f"{quote(route.source)} leads outside the source root {route.mapping.source!r} "
                 "through a symbolic link"
             )
         return route

@@ -5,16 +5,22 @@ An arr handler's knowledge ends here: the engine below only sees mappings and pa
 
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
 import uuid
 from dataclasses import dataclass
 
+from arrsync.limits import quote
 from arrsync.settings import Mapping
 from arrsync.wire import EventEnvelope, JobState
-from syncer.errors import AttemptFailed, Decision, SourceMissing
+from syncer.errors import AttemptFailed, Decision, SourceRefused
 from syncer.jobs import Ending, Job
 from syncer.mapping import PathMapper, PathRefused, Route
+from syncer.pathsafety import check_inside, files_below, locate
+from syncer.sidecars import sidecars_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,51 +128,41 @@ def _item(source: str, dest: str) -> CopyItem:
     return CopyItem(source, dest, os.lstat(source).st_size, os.path.lexists(dest))
 
 
-def sidecars_of(source: str) -> list[str]:
-    """Files beside `source` that share its name: `Film.en.srt`, `Film.nfo`, `Film-poster.jpg`."""
-    folder, name = os.path.split(source)
-    stem = os.path.splitext(name)[0]
-    try:
-        siblings = os.listdir(folder)
-    except OSError:
-        return []
-    return sorted(
-        sibling for sibling in siblings
-        if sibling != name and sibling.startswith((stem + ".", stem + "-"))
-        and os.path.isfile(os.path.join(folder, sibling))
-    )
+def _join(root: str, relative: str) -> str:
+    return posixpath.join(root, relative) if relative else root
 
 
 def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
-    """Expand the job's paths to files; SourceMissing if one is not (yet) there."""
+    """Expand the job's paths to the files one attempt copies: SourceMissing if one is not
+    (yet) there, SourceRefused if it never can be (see `pathsafety`)."""
     entries: list[str] = []
     items: list[CopyItem] = []
+    skipped: list[str] = []
 
     def add(relative: str) -> None:
-        source = posixpath.join(mapping.source, relative) if relative else mapping.source
-        dest = posixpath.join(mapping.dest, relative) if relative else mapping.dest
+        check_inside(mapping.source, relative)
+        listing = files_below(mapping.source, relative)
+        if not listing.files and listing.skipped == [relative]:
+            raise SourceRefused(f"{quote(_join(mapping.source, relative))} is not a file or a "
+                                "folder (a FIFO, socket or device); arrsync does not copy those")
         entries.append(relative or ".")
-        if os.path.isdir(source) and not os.path.islink(source):
-            for folder, _dirs, files in os.walk(source):
-                for name in files:
-                    path = os.path.join(folder, name)
-                    inner = os.path.relpath(path, source)
-                    items.append(_item(path, os.path.join(dest, inner)))
-        else:
-            items.append(_item(source, dest))
+        skipped.extend(listing.skipped)
+        items.extend(_item(path, _join(mapping.dest, inner)) for path, inner in listing.files)
 
-    for relative in job.paths:
-        source = posixpath.join(mapping.source, relative) if relative else mapping.source
-        if not os.path.lexists(source):
-            raise SourceMissing(
-                f"{source} is not there (yet): the arr may still be moving it, or the share "
-                "is slow to show it"
-            )
+    for wanted in job.paths:
+        relative = locate(mapping.source, wanted)
+        if relative != wanted:
+            log.info("job %s: the share spells %s in another Unicode form than the arr; "
+                     "copying it as the share spells it", job.id, quote(wanted))
         add(relative)
-        if sidecars and os.path.isfile(source):
+        source = _join(mapping.source, relative)
+        if sidecars and os.path.isfile(source) and not os.path.islink(source):
             folder = posixpath.dirname(relative)
             for sidecar in sidecars_of(source):
                 add(posixpath.join(folder, sidecar) if folder else sidecar)
+    if skipped:
+        log.warning("job %s: not copying %d link(s) out of the tree or special file(s): %s",
+                    job.id, len(skipped), ", ".join(quote(s, 80) for s in skipped[:5]))
     return FileSet(list(dict.fromkeys(entries)), items)
 
 
@@ -198,6 +194,22 @@ def copied(files: FileSet, source_root: str, transferred: list[str]) -> list[Cop
             if os.path.relpath(item.source, source_root) in names]
 
 
+def already_there(files: FileSet) -> bool:
+    """Every file of the attempt is at the destination with the source's size: rsync, which
+    never overwrites, would copy nothing, so it need not start (a repeated request)."""
+    try:
+        return bool(files.items) and all(
+            item.existed and os.lstat(item.dest).st_size == item.size for item in files.items)
+    except OSError:
+        return False
+
+
+def nothing_copied(files: FileSet) -> str:
+    return (f"the destination already has "
+            f"{'this file' if len(files.items) == 1 else 'these files'} (same size); "
+            "nothing was copied")
+
+
 def copy_ending(job: Job, files: FileSet, source_root: str, transferred: list[str], *,
                 dry_run: bool) -> Ending:
     """Succeeded when something was copied; skipped when the destination had it all.
@@ -207,6 +219,4 @@ def copy_ending(job: Job, files: FileSet, source_root: str, transferred: list[st
     extra: dict[str, object] = {"dry_run": True, "would_copy": transferred} if dry_run else {}
     if done or not files.items:
         return Ending(JobState.SUCCEEDED, None, extra)
-    return Ending(JobState.SKIPPED, (
-        f"the destination already has {'this file' if len(files.items) == 1 else 'these files'}"
-        " (same size); nothing was copied"), extra)
+    return Ending(JobState.SKIPPED, nothing_copied(files), extra)

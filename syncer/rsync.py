@@ -5,6 +5,9 @@ on stdin (`--files-from=- --from0`), so no file name is ever parsed as an option
 shell, whatever it contains. `--files-from` implies `--relative`: parent folders appear
 at the destination. `--partial-dir` keeps an interrupted file out of sight and lets the
 next run resume it; `--no-whole-file` makes local copies use what is already there.
+After `--archive`, `--safe-links` skips links that point out of the tree and
+`--no-devices --no-specials` keep FIFOs and device nodes from being recreated (see
+`pathsafety`, which lists the same files).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def build_command(rsync: str, source_root: str, dest_root: str, *, dry_run: bool
                   extra_args: Sequence[str]) -> list[str]:
     command = [
         rsync, "--archive", "--recursive", "--files-from=-", "--from0",
+        "--safe-links", "--no-devices", "--no-specials",  # after --archive: they undo part of it
         "--ignore-existing",                 # never overwrite what the destination has
         f"--partial-dir={PARTIAL_DIR}",      # half-written files stay hidden and resume
         "--no-whole-file",
@@ -116,7 +120,7 @@ class RsyncRun:
                                       daemon=True)
             reader.start()
             try:
-                stdin.write(b"".join(p.encode() + b"\0" for p in self._paths))
+                stdin.write(b"".join(os.fsencode(p) + b"\0" for p in self._paths))
                 stdin.close()
             except BrokenPipeError:
                 pass

@@ -1,31 +1,33 @@
 """The syncer process: MQTT intake → durable jobs → engine, acknowledging only what is stored.
 
-Messages arrive on the network thread and are queued for one intake thread, which turns
-each into jobs, commits them (with the event id, for de-duplication) and only then
-acknowledges the message. Anything not acknowledged is redelivered by the broker.
+Messages arrive on the network thread and are queued for one intake thread (`intake`),
+which turns each into jobs here, commits them (with the event id, for de-duplication) and
+only then acknowledges the message; while the store cannot be written it waits with it. A
+message that cannot be understood gets a `failed` status of bounded size; a retained request
+is ignored.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import queue
-import threading
 import time
-import uuid
 from collections.abc import Callable
 
 import paho.mqtt.client as paho
 from pydantic import ValidationError
 
+from arrsync.limits import QUOTE_CHARS, clip, quote
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
+from arrsync.takeover import takeover_message
 from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobAction, JobState, parse_envelope
+from arrsync.wirejson import WireError, describe
 from syncer.audit_runner import AuditRunner, BadAuditRequest, audit_request, replace_request
 from syncer.changes import MIRRORED, jobs_for_change, mark_upgrades
 from syncer.engine import Engine
 from syncer.history import History
 from syncer.homeassistant import Discovery
+from syncer.intake import Intake
 from syncer.jobs import Job
 from syncer.mapping import PathMapper, PathRefused
 from syncer.plan import (
@@ -37,76 +39,48 @@ from syncer.plan import (
     retry_refusal,
 )
 from syncer.recycle import BinKeeper
+from syncer.requests import BadRequest, parse_request
 from syncer.stats import StatsPublisher
 from syncer.status import StatusReporter
 from syncer.store import JobStore
+from syncer.storehealth import StoreHealth
 
 log = logging.getLogger(__name__)
 
 DEDUP_WINDOW_S = 24 * 3600  # a path synced within this window is not synced again
-PRUNE_EVERY_S = 3600
-
-
-class BadRequest(Exception):
-    """A manual request that cannot be understood."""
-
-
-JOB_VERBS = ("retry", "dismiss")  # {"retry": JOB}: run again or release; {"dismiss": JOB}
-
-
-def parse_request(payload: bytes) -> tuple[str, str | None, tuple[str, str] | None]:
-    """A request as (request id, path, (verb, job id) for a request about a job)."""
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("the request is not UTF-8 text") from None
-    if text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadRequest(f"the request is not valid JSON: {exc.msg}") from None
-        request_id = data.get("id") if isinstance(data.get("id"), str) else None
-        request_id = request_id or f"req-{uuid.uuid4().hex[:12]}"
-        for verb in JOB_VERBS:
-            if isinstance(data.get(verb), str):
-                return request_id, None, (verb, data[verb])
-        if not isinstance(data.get("path"), str):
-            raise BadRequest('a JSON request needs "path" (a string), or "retry" or "dismiss" '
-                             "(a job id)")
-        return request_id, data["path"], None
-    path = text.strip("\r\n")
-    if not path.strip():
-        raise BadRequest("the request is empty; send a path")
-    return f"req-{uuid.uuid4().hex[:12]}", path, None
 
 
 class SyncerService:
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self.store = JobStore(settings.syncer.state_path)
+        self.store = JobStore(settings.syncer.state_path)  # DatabaseUnusable: damaged, locked
+        self.fatal: str | None = None  # why this syncer must end (run_until_signalled asks)
         self.mqtt = MqttConnection(settings.mqtt, "syncer", client_id=settings.syncer.client_id,
-                                   durable_session=True, manual_ack=True)
+                                   durable_session=True, manual_ack=True,
+                                   on_takeover_loop=self._taken_over)
         self.topics = self.mqtt.topics
         self.mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
         self.reporter = StatusReporter(self.mqtt, self.store, settings.syncer.mappings, clock)
-        self.engine = Engine(settings.syncer, self.store, self.reporter, clock)
+        self.health = StoreHealth(settings.syncer.state_path, self.reporter.store_problem)
+        self.engine = Engine(settings.syncer, self.store, self.reporter, self.health, clock)
         self.bins = BinKeeper(settings.syncer, self.engine.guard, clock)
         self.auditor = AuditRunner(settings, self.mqtt)
         self.stats = StatsPublisher(self.mqtt, self.store, History(settings.syncer.state_path),
                                     [m.name for m in settings.syncer.mappings], clock)
         self.reporter.observer = self.stats.note
         self.discovery = Discovery(settings) if settings.homeassistant.discovery else None
-        self._inbox: queue.Queue[paho.MQTTMessage | None] = queue.Queue()
-        self._intake = threading.Thread(target=self._take_in, name="intake", daemon=True)
+        keep_s = settings.syncer.keep_finished_days * 86400
+        self.intake = Intake(self._handle, self.mqtt.ack, self.store, self.health,
+                             prune_before=lambda: self.clock() - keep_s)
         self.mqtt.subscribe(self.topics.all_events)
         self.mqtt.subscribe(self.topics.sync_request)
-        self.mqtt.on_message(self._inbox.put)
+        self.mqtt.on_message(self.intake.put)
 
     def start(self) -> None:
         self.engine.start()
         self.bins.start()
-        self._intake.start()
+        self.intake.start()
         self.mqtt.start()
         self.reporter.summary()
         self.stats.start()
@@ -117,8 +91,7 @@ class SyncerService:
         """Stop taking messages (unacknowledged ones are redelivered), finish, say offline."""
         log.info("stopping: running copies may finish for up to %ss",
                  self.settings.syncer.shutdown_grace)
-        self._inbox.put(None)
-        self._intake.join(timeout=10)
+        self.intake.stop()
         self.engine.stop(self.settings.syncer.shutdown_grace)
         self.bins.stop()
         self.reporter.summary()
@@ -129,38 +102,26 @@ class SyncerService:
         self.store.close()
 
     # -- intake ------------------------------------------------------------------------------
-    def _take_in(self) -> None:
-        next_prune = 0.0
-        while True:
-            if time.monotonic() >= next_prune:
-                self._prune()
-                next_prune = time.monotonic() + PRUNE_EVERY_S
-            try:
-                message = self._inbox.get(timeout=60)
-            except queue.Empty:
-                continue
-            if message is None:
-                return
-            try:
-                if message.topic == self.topics.sync_request:
-                    self._request(bytes(message.payload))
-                else:
-                    self._event(bytes(message.payload))
-            except Exception:
-                log.exception("could not handle a message on %s; dropping it", message.topic)
-            self.mqtt.ack(message.mid, message.qos)
+    def _handle(self, message: paho.MQTTMessage) -> None:
+        if message.topic != self.topics.sync_request:
+            self._event(bytes(message.payload), message.topic)
+        elif message.retain:
+            log.warning("ignoring a retained request on %s: it would run again at every start. "
+                        "Clear it with: mosquitto_pub -r -n -t '%s'", message.topic,
+                        message.topic)
+        else:
+            self._request(bytes(message.payload))
 
-    def _prune(self) -> None:
-        cutoff = self.clock() - self.settings.syncer.keep_finished_days * 86400
-        removed = self.store.prune(cutoff)
-        if removed:
-            log.info("pruned %d finished job(s)", removed)
+    def _taken_over(self) -> None:
+        """On the network thread: another client keeps taking our MQTT session."""
+        self.fatal = self.fatal or takeover_message(self.settings.syncer.client_id)
 
-    def _event(self, payload: bytes) -> None:
+    def _event(self, payload: bytes, topic: str) -> None:
         try:
             envelope = parse_envelope(payload)
-        except ValidationError as exc:
-            log.warning("ignoring a malformed event envelope (%d problem(s))", exc.error_count())
+        except (WireError, ValidationError) as exc:
+            self._refuse(None, None, topic, f"the event on {quote(topic)} cannot be read: "
+                         f"{clip(describe(exc), QUOTE_CHARS)}", self.clock())
             return
         if envelope.kind is EventKind.TEST:
             self._test(envelope)
@@ -229,7 +190,7 @@ class SyncerService:
         try:
             request_id, path, about_job = parse_request(payload)
         except BadRequest as exc:
-            self._refuse(None, payload.decode("utf-8", "replace")[:200], str(exc), now)
+            self._refuse(None, "manual", payload.decode("utf-8", "replace"), str(exc), now)
             return
         if about_job is not None:
             verb, job_id = about_job
@@ -237,17 +198,17 @@ class SyncerService:
                 failed = self.store.recent(1, JobState.FAILED)
                 job_id = failed[0].id if failed else job_id
             if verb == "retry" and self.engine.retry(job_id) is None:
-                self._refuse(request_id, job_id,
+                self._refuse(request_id, "manual", job_id,
                              retry_refusal(job_id, self.store.get(job_id)), now)
             elif verb == "dismiss" and self.engine.dismiss(job_id) is None:
-                self._refuse(request_id, job_id, f"there is no job on hold {job_id!r} to dismiss",
-                             now)
+                self._refuse(request_id, "manual", job_id,
+                             f"there is no job on hold {quote(job_id)} to dismiss", now)
             return
         assert path is not None
         try:
             route = self.mapper.route(path)
         except PathRefused as exc:
-            self._refuse(request_id, path, str(exc), now)
+            self._refuse(request_id, "manual", path, str(exc), now)
             return
         job = job_for_request(request_id, route, max_attempts=self.settings.syncer.max_attempts,
                               now=now)
@@ -267,7 +228,7 @@ class SyncerService:
         try:
             audit = audit_request(payload, self.settings.arrs)
         except BadAuditRequest as exc:
-            self._refuse(None, "audit", str(exc), now)
+            self._refuse(None, "manual", "audit", str(exc), now)
             return True
         if audit is not None:
             if not self.auditor.start(*audit):
@@ -280,15 +241,19 @@ class SyncerService:
             return False
         request_id, outcome = replacement
         if isinstance(outcome, Refusal):
-            self._refuse(request_id, outcome.path, outcome.reason, now)
+            self._refuse(request_id, "manual", outcome.path, outcome.reason, now)
         elif self.store.add(request_id, [outcome], now):
             self._announce([outcome])
         return True
 
-    def _refuse(self, request_id: str | None, path: str, reason: str, now: float) -> None:
-        job = refused_job(request_id, "manual", path, Refusal(path, reason), now)
+    def _refuse(self, trigger: str | None, app: str | None, what: str, reason: str,
+                now: float) -> None:
+        """A failed job for what cannot be done; it quotes at most a few hundred characters
+        of what came in, so a megabyte request is not echoed back."""
+        shown = clip(what, QUOTE_CHARS) or ""
+        job = refused_job(trigger, app, shown, Refusal(shown, clip(reason, 1000) or ""), now)
         self.store.add(None, [job], now)
-        log.warning("refused request %r: %s", path, reason)
+        log.warning("refused %s: %s", quote(what), job.error)
         self._announce([job])
 
     def _announce(self, jobs: list[Job]) -> None:

@@ -1,19 +1,34 @@
-"""Publishing what the syncer does: job status on `sync/<state>`, the retained summary."""
+"""Publishing what the syncer does: job status on `sync/<state>`, the retained summary, and
+alerts on `syncer/alert`. Text that came from outside (titles, errors, dry-run names) is cut
+to a bounded size, so no status can grow past what the broker takes."""
 
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from arrsync.alerts import Alert, Problem
+from arrsync.limits import clip
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Mapping
 from arrsync.wire import Episode, JobState, JobStatus, utc_now_iso
 from syncer.jobs import Job
+from syncer.rsync import Progress
 from syncer.store import JobStore
+from syncer.storehealth import is_store_failure
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 300     # characters of a title or series name in a status
+MAX_ERROR = 1000    # characters of an error
+MAX_PATH = 4096     # characters of a path (PATH_MAX): longer ones came from outside, unchecked
+MAX_NAMES = 1000    # names listed in a dry run's would_copy
+PROGRESS_INTERVAL_S = 1.0
 
 
 def _common_path(root: str, paths: list[str]) -> str | None:
@@ -24,15 +39,18 @@ def _common_path(root: str, paths: list[str]) -> str | None:
 
 
 def build_status(job: Job, state: JobState, mapping: Mapping | None, **extra: Any) -> JobStatus:
+    if extra.get("would_copy"):
+        extra["would_copy"] = extra["would_copy"][:MAX_NAMES]
     return JobStatus(
-        job=job.id, state=state, action=job.action, trigger=job.trigger, title=job.title,
-        app=job.app, instance=job.instance, download_id=job.download_id, series=job.series,
+        job=job.id, state=state, action=job.action, trigger=job.trigger,
+        title=clip(job.title, MAX_TITLE), app=job.app, instance=clip(job.instance, MAX_TITLE),
+        download_id=clip(job.download_id, MAX_TITLE), series=clip(job.series, MAX_TITLE),
         episodes=[Episode(season=season, episode=number) for season, number in job.episodes],
         mapping=mapping.name if mapping else None,
-        source=_common_path(mapping.source if mapping else "", job.paths),
-        dest=_common_path(mapping.dest, job.paths) if mapping else None,
+        source=clip(_common_path(mapping.source if mapping else "", job.paths), MAX_PATH),
+        dest=clip(_common_path(mapping.dest, job.paths), MAX_PATH) if mapping else None,
         bytes=job.bytes, files=job.files, attempt=job.attempt, max_attempts=job.max_attempts,
-        duration_s=job.duration_s, error=job.error, held=job.held,
+        duration_s=job.duration_s, error=clip(job.error, MAX_ERROR), held=job.held,
         on_hold=job.on_hold and state is JobState.RETRYING, at=utc_now_iso(), **extra,
     )
 
@@ -44,9 +62,10 @@ class StatusReporter:
         self._store = store
         self._mappings = {m.name: m for m in mappings}
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _last and _problem
         self._last: dict[str, dict[str, Any] | None] = {"success": None, "failure": None}
         self.observer: Callable[[JobStatus], None] | None = None  # the statistics (stats.py)
+        self._problem: str | None = None  # why intake is paused, for the summary
 
     def job(self, job: Job, state: JobState, **extra: Any) -> JobStatus:
         status = build_status(job, state, self._mappings.get(job.mapping), **extra)
@@ -58,21 +77,42 @@ class StatusReporter:
         if state in (JobState.SUCCEEDED, JobState.FAILED):
             key = "success" if state is JobState.SUCCEEDED else "failure"
             with self._lock:
-                self._last[key] = {"job": job.id, "title": job.title, "error": job.error,
+                self._last[key] = {"job": job.id, "title": status.title, "error": status.error,
                                    "at": status.at}
         if state is not JobState.PROGRESS:
             self.summary()
         return status
 
+    def throttled_progress(self, job: Job) -> Callable[[Progress], None]:
+        """A progress callback for one rsync run that publishes at most once a second."""
+        last = [0.0]
+
+        def report(progress: Progress) -> None:
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_INTERVAL_S:
+                return
+            last[0] = now
+            self.job(job, JobState.PROGRESS, percent=progress.percent,
+                     bytes_per_s=progress.bytes_per_s, eta_s=progress.eta_s)
+        return report
+
     def summary(self) -> None:
-        counts = self._store.counts()
+        try:
+            counts: dict[str, int | None] = dict(self._store.counts())
+            on_hold: int | None = self._store.on_hold_count()
+        except Exception as exc:  # a damaged store: the summary still says what is wrong
+            if not is_store_failure(exc):
+                raise
+            counts, on_hold = dict.fromkeys(JobState, None), None
         with self._lock:
-            last = dict(self._last)
+            last, problem = dict(self._last), self._problem
         body = {
+            "status": "failing" if problem else "ok",
+            "problem": problem,
             "queued": counts.get(JobState.QUEUED.value, 0),
             "retrying": counts.get(JobState.RETRYING.value, 0),
             "running": counts.get(JobState.STARTED.value, 0),
-            "on_hold": self._store.on_hold_count(),
+            "on_hold": on_hold,
             "succeeded_total": counts.get(JobState.SUCCEEDED.value, 0),
             "failed_total": counts.get(JobState.FAILED.value, 0),
             "last_success": last["success"],
@@ -80,3 +120,14 @@ class StatusReporter:
             "at": utc_now_iso(),
         }
         self._mqtt.publish(self._mqtt.topics.syncer_state, json.dumps(body), retain=True)
+
+    def store_problem(self, problem: str | None) -> None:
+        """The store failed (`problem`) or works again (None): alert, and say it in the
+        retained summary."""
+        with self._lock:
+            self._problem = problem
+        message = problem or "the job store works again; intake resumed"
+        alert = Alert(component="syncer", problem=Problem.STORE, active=problem is not None,
+                      message=message, at=utc_now_iso())
+        self._mqtt.publish(self._mqtt.topics.alert("syncer"), alert.model_dump_json())
+        self.summary()

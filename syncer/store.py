@@ -6,6 +6,7 @@ message is acknowledged: a redelivered event finds its id here and creates nothi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -13,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 
+from arrsync.sqlitefile import open_sqlite, transaction
 from arrsync.wire import ACTIVE, FINISHED, JobAction, JobState
 from syncer.jobs import Job
+from syncer.storehealth import LOST
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -84,12 +87,11 @@ def _job(row: sqlite3.Row) -> Job:
 
 class JobStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open or create the store; `DatabaseUnusable` names a damaged file and the way out."""
+        self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = open_sqlite(path, what="job store", lost=LOST)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         present = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         for column, declaration in _ADDED_COLUMNS.items():
@@ -120,7 +122,8 @@ class JobStore:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # keep the error that matters
+                    self._db.execute("ROLLBACK")
                 raise
         return True
 
@@ -131,16 +134,25 @@ class JobStore:
             self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?",  # noqa: S608
                              (*values, job.id))
 
-    def recover_interrupted(self) -> list[Job]:
-        """Jobs a crash left running go back to the queue; the lost attempt is not counted."""
+    def recover_interrupted(self, keep: Iterable[str] = ()) -> list[Job]:
+        """Jobs a crash (or a store that failed mid-attempt) left running go back to the
+        queue, except those in `keep` (still running); the lost attempt is not counted."""
+        kept = set(keep)
         with self._lock:
-            rows = self._db.execute("SELECT * FROM jobs WHERE state = ?",
-                                    (JobState.STARTED.value,)).fetchall()
-            self._db.execute(
-                "UPDATE jobs SET state = ?, attempt = max(attempt - 1, 0) WHERE state = ?",
-                (JobState.QUEUED.value, JobState.STARTED.value),
+            rows = [row for row in self._db.execute("SELECT * FROM jobs WHERE state = ?",
+                                                    (JobState.STARTED.value,)).fetchall()
+                    if row["id"] not in kept]
+            self._db.executemany(
+                "UPDATE jobs SET state = ?, attempt = max(attempt - 1, 0) WHERE id = ?",
+                [(JobState.QUEUED.value, row["id"]) for row in rows],
             )
         return [_job(row) for row in rows]
+
+    def probe(self) -> None:
+        """A real write (a full disk refuses it), that changes nothing else."""
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
+            self._db.execute("INSERT OR REPLACE INTO events (id, at) VALUES (?, 0)",
+                             ("\0store-probe",))
 
     def prune(self, finished_before: float) -> int:
         states = [s.value for s in FINISHED]

@@ -48,12 +48,16 @@ def render_config(
     password_file: Path | None = None,
     acl_file: Path | None = None,
     template: Path = CONFIG_DIR / "mosquitto.conf",
+    overrides: dict[str, str] | None = None,
 ) -> str:
-    """The production config with local paths; anonymous on loopback when no password file."""
+    """The production config with local paths; anonymous on loopback when no password file.
+    `overrides` replaces the values of keys (tests: a smaller `max_packet_size`)."""
     lines = []
     for line in template.read_text().splitlines():
         key = line.split(" ", 1)[0]
-        if key == "listener":
+        if overrides and key in overrides:
+            line = f"{key} {overrides[key]}"
+        elif key == "listener":
             line = f"listener {port} 127.0.0.1"
         elif key == "persistence_location":
             line = f"persistence_location {data_dir}/"
@@ -81,11 +85,13 @@ class LocalBroker:
         *,
         password_file: Path | None = None,
         acl_file: Path | None = None,
+        overrides: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.password_file = password_file
         self.acl_file = acl_file
+        self.overrides = overrides
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -100,7 +106,7 @@ class LocalBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
             render_config(self.port, self.data_dir, password_file=self.password_file,
-                          acl_file=self.acl_file)
+                          acl_file=self.acl_file, overrides=self.overrides)
         )
         self._process = subprocess.Popen(
             [find_mosquitto(), "-c", str(self.config_path)],

@@ -14,6 +14,12 @@ class MqttSettings(Section):
     password: SecretStr | None = Field(None, description="MQTT password.")
     base_topic: str = Field("arrsync", description="Every arrsync topic starts with this prefix.")
     keepalive: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds.")
+    max_packet_bytes: int = Field(
+        2 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024,
+        description="Largest MQTT packet the broker accepts (its max_packet_size; 2 MiB in "
+        "mosquitto/mosquitto.conf). Nothing larger is sent: the broker would drop the "
+        "connection. Keep it equal to or below the broker's limit.",
+    )
 
     @field_validator("base_topic")
     @classmethod

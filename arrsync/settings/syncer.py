@@ -71,7 +71,8 @@ class SyncerSettings(Section):
     )
     rsync_path: str = Field("rsync", description="The rsync binary.")
     sidecars: bool = Field(
-        True, description="Also copy files beside the media that share its name (.srt, .nfo)."
+        True, description="Also copy the sidecars named after a media file: subtitles, .nfo, "
+        "artwork (Film.en.srt, Film.nfo, Film-poster.jpg)."
     )
     free_space_margin: int = Field(
         1024**3, ge=0, description="Bytes that must stay free on the destination after a copy."

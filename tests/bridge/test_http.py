@@ -148,7 +148,8 @@ def test_oversized_body_is_413(broker: LocalBroker, make_settings: Callable[...,
 def test_health_reports_broker_and_spool(running: RunningBridge) -> None:
     answer = http("GET", f"{running.url}/health")
     assert answer.status == 200
-    assert answer.json() == {"status": "ok", "broker": "connected", "spooled": 0}
+    assert answer.json() == {"status": "ok", "broker": "connected", "spooled": 0,
+                             "dead_letters": 0, "problem": None}
 
 
 def test_test_route_publishes_a_test_event(running: RunningBridge, broker: LocalBroker,

@@ -52,7 +52,7 @@ def test_make_run_brings_up_a_working_stack(tmp_path: Path) -> None:
             wait_until(lambda: any(line.startswith("arrsync/sync/succeeded ") for line in seen),
                        timeout=30, message="the succeeded status on mosquitto_sub")
             # The printed manual request asks for the same movie again, as a person would: the
-            # destination already has it, so the job ends skipped and copies nothing.
+            # destination already has it, so the job ends skipped, without even an rsync.
             subprocess.run(shlex.split(pub), check=True, timeout=30)
             wait_until(lambda: any(line.startswith("arrsync/sync/skipped ")
                                    and '"app":"manual"' in line.replace(" ", "")
@@ -62,7 +62,7 @@ def test_make_run_brings_up_a_working_stack(tmp_path: Path) -> None:
         listed = subprocess.run(shlex.split(jobs), cwd=ROOT, capture_output=True, text=True,
                                 timeout=30, check=True).stdout
         assert listed.count("succeeded  copy     1/5  Big Buck Bunny (2008)") == 1, listed
-        assert listed.count("skipped    copy     1/5  Big Buck Bunny (2008)") == 1, listed
+        assert listed.count("skipped    copy     0/5  Big Buck Bunny (2008)") == 1, listed
         source = tmp_path / "demo" / "synology" / "movies" / "Big Buck Bunny (2008)"
         assert copied.read_bytes() == (source / "Big Buck Bunny (2008).mkv").read_bytes()
         sample = json.loads((tmp_path / "radarr-import.json").read_text())["movie"]

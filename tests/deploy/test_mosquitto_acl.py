@@ -325,6 +325,8 @@ PUBLICATIONS = [
     ("syncer", SYNCER_STATE, {"bridge", "syncer", "viewer", HA}),
     ("syncer", SYNCER_STATS, {"bridge", "syncer", "viewer", HA}),
     ("syncer", AUDIT, {"syncer", "viewer", HA}),
+    ("bridge", "arrsync/bridge/alert", {"notifier", "viewer", HA}),
+    ("syncer", "arrsync/syncer/alert", {"bridge", "syncer", "notifier", "viewer", HA}),
     ("syncer", HA_CONFIG, {"syncer", HA}),
     (HA, HA_STATUS, {"syncer", HA}),
     ("notifier", NOTIFIER_ONLINE, {"bridge", "notifier", "viewer", HA}),

@@ -141,9 +141,10 @@ def test_existing_destination_file_is_kept(old: bytes, state: str, settings: Set
     if state == "failed":
         assert "never overwrites" in final["error"]
         assert final["attempt"] == 1
-    else:  # nothing was copied: not announced as a sync
+    else:  # nothing was copied, nor even started: not announced as a sync
         assert "already has this file" in final["error"]
         assert (final["bytes"], final["action"]) == (0, "copy")
+        assert not watcher.on("/started")
 
 
 def test_dry_run_reports_and_writes_nothing(make_settings: Callable[..., Settings],
@@ -202,7 +203,7 @@ def test_forty_imports_at_once_all_land_within_the_worker_limit(
 
 
 @pytest.mark.parametrize("garbage", ["not json", '{"id": 5}', '{"event": "Download"}', "[]"])
-def test_malformed_envelopes_are_dropped_and_later_events_still_sync(
+def test_malformed_envelopes_fail_with_a_reason_and_later_events_still_sync(
     garbage: str, settings: Settings, start_syncer: Start, broker: LocalBroker,
     media: MediaTree, base_topic: str,
 ) -> None:
@@ -214,7 +215,8 @@ def test_malformed_envelopes_are_dropped_and_later_events_still_sync(
         done = watcher.wait_for("/succeeded")[0].json()
         statuses = [m.json() for m in watcher.messages
                     if not m.topic.endswith(("/request", "/progress"))]
-        # queued, started, succeeded of the good event; nothing for the garbage
+        # one bounded failure for the garbage, then queued, started, succeeded of the good one
         assert [(s["trigger"], s["state"]) for s in statuses] == [
-            ("after", "queued"), ("after", "started"), ("after", "succeeded")]
+            (None, "failed"), ("after", "queued"), ("after", "started"), ("after", "succeeded")]
     assert done["trigger"] == "after"
+    assert "cannot be read" in statuses[0]["error"]
