@@ -234,12 +234,12 @@ class Engine(JobTransitions):
                 job.bytes = 0
                 return Ending(JobState.SKIPPED, nothing_copied(files), {})
             self.space.reserve(job.id, mapping.dest, files.bytes)
+        for entry in files.entries:  # again, as the copy starts: a path may be a link now
+            check_inside(mapping.source, "" if entry == "." else entry)
         self.begin_attempt(job)
         command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
                                 dry_run=self.settings.dry_run,
                                 extra_args=self.settings.rsync_extra_args)
-        for entry in files.entries:  # again, just before rsync: a path may be a link now
-            check_inside(mapping.source, "" if entry == "." else entry)
         try:
             result = self.run_rsync(job, command, files.entries)
         except DestinationFull as exc:  # ours to clean up: the next job that fits may go
