@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from arrsync.settings.base import Section
+from arrsync.settings.base import Section, plain_topic
 
 
 class HomeAssistantSettings(Section):
@@ -15,10 +15,4 @@ class HomeAssistantSettings(Section):
         "homeassistant", description="Home Assistant's discovery prefix (its MQTT settings)."
     )
 
-    @field_validator("prefix")
-    @classmethod
-    def _plain_topic(cls, value: str) -> str:
-        value = value.strip("/")
-        if not value or any(c in value for c in "+#\0"):
-            raise ValueError("must be a non-empty topic without the wildcards + and #")
-        return value
+    _plain_topic = field_validator("prefix")(plain_topic)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from arrsync.settings.base import Section
+from arrsync.settings.base import Section, plain_topic
 
 
 class MqttSettings(Section):
@@ -21,10 +21,4 @@ class MqttSettings(Section):
         "connection. Keep it equal to or below the broker's limit.",
     )
 
-    @field_validator("base_topic")
-    @classmethod
-    def _plain_topic(cls, value: str) -> str:
-        value = value.strip("/")
-        if not value or any(c in value for c in "+#\0"):
-            raise ValueError("must be a non-empty topic without the wildcards + and #")
-        return value
+    _plain_topic = field_validator("base_topic")(plain_topic)
