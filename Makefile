@@ -20,8 +20,9 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole stack against a bare rsync, each floor measured in the same run (docs/performance.md).
 bench: $(VENV)/.installed system-packages
-	$(BIN)/python tests/benchmarks/bench_bridge.py
+	$(BIN)/python -m tests.benchmarks.bench_stack --runs 3
 
 # The status page's screenshot in docs/images, taken by its browser test.
 screenshots: $(VENV)/.installed system-packages

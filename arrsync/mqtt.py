@@ -8,6 +8,7 @@ confirmation through `on_publish` (the only place a PUBACK, or its failure code,
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -216,6 +217,7 @@ class MqttConnection:
         self.login_refused = None
         log.info("connected to broker %s:%s (session present: %s)",
                  self.settings.host, self.settings.port, flags.session_present)
+        _no_delay(client)
         if not self._resend:
             with self._lock:
                 for message in client.drop_out_messages():
@@ -272,3 +274,14 @@ class MqttConnection:
             self._handler(message)
         except Exception:
             log.exception("handling a message on %s failed", message.topic)
+
+
+def _no_delay(client: paho.Client) -> None:
+    """Send small packets at once: with Nagle's algorithm a QoS 1 message can wait ~40 ms
+    for the broker's delayed ACK of the one before it."""
+    sock = client.socket()
+    try:
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError) as exc:
+        log.debug("could not set TCP_NODELAY: %s", exc)

@@ -66,8 +66,9 @@ def audit_request(payload: bytes, arrs: list[ArrInstance],
     return found, fix
 
 
-def replace_request(payload: bytes, mapper: PathMapper, claimed: Callable[[str], dict[str, str]],
-                    *, max_attempts: int, now: float) -> tuple[str, Job | Refusal] | None:
+def replace_request(payload: bytes, mapper: PathMapper,
+                    claimed: Callable[[str, list[str]], dict[str, str]], *, max_attempts: int,
+                    now: float) -> tuple[str, Job | Refusal] | None:
     """`{"replace": PATH, "id": ..., "title": ...}` as (request id, the replace job or why
     there is none); None when the request is not a replacement. Only where the mapping's
     `on_upgrade` is `recycle`: the copy it replaces goes to the recycle bin."""
@@ -88,7 +89,7 @@ def replace_request(payload: bytes, mapper: PathMapper, claimed: Callable[[str],
     if job is None:
         return request_id, Refusal(path, f"mapping {route.mapping.name!r} has on_upgrade: "
                                          "keep, so its destination copies are never replaced")
-    owners = drop_claimed(job, claimed(job.mapping))
+    owners = drop_claimed(job, claimed(job.mapping, job.paths))
     if not job.paths:
         return request_id, Refusal(path, f"already queued or running as job {', '.join(owners)}")
     return request_id, job

@@ -1,10 +1,11 @@
-"""The engine: runs stored jobs with up to `workers` rsyncs at once, retries, holds, stops.
+"""The engine: `workers` threads copy stored jobs, coalesced per mapping, retry and hold them.
 
-One scheduler thread picks due jobs from the store; each attempt runs on its own thread.
-Every state change goes through `_transition` (`syncer.transitions`: set, stamp, save,
-report): it is saved before it is published, so a crash loses no job. Rename, recycle and
-replace jobs run through `syncer.mirror`, on their own, with the hooks `begin_attempt` and
-`run_rsync`. While the job store cannot be written nothing starts (`syncer.storehealth`).
+A free worker takes every due copy job of one mapping from the in-memory schedule (the
+moment the intake submits them or a retry falls due) and copies them with one rsync
+(`batch.py`, `runs.py`). Rename, recycle and replace jobs are taken one at a time and run
+through `syncer.mirror`, with the hooks `begin_attempt` and `run_rsync`. Every state change
+goes through `_transition` (`syncer.transitions`: set, stamp, save, report). While the job
+store cannot be written nothing starts (`syncer.storehealth`).
 """
 
 from __future__ import annotations
@@ -15,30 +16,21 @@ import time
 from collections.abc import Callable
 
 from arrsync.settings import Mapping, SyncerSettings
-from arrsync.units import human_size
 from arrsync.wire import JobAction, JobState
-from syncer.errors import (
-    AttemptFailed,
-    Decision,
-    DestinationFull,
-    DestinationNotReady,
-    Interrupted,
-    SourceMissing,
-    SourceRefused,
-    rsync_error_line,
-    rsync_outcome,
-)
+from syncer import batch
+from syncer.batch import Member, Verdict
+from syncer.errors import AttemptFailed, Decision, DestinationNotReady, Interrupted, SourceRefused
 from syncer.guard import DestinationGuard
-from syncer.jobs import Ending, Job
+from syncer.jobs import Job
 from syncer.mirror import MirrorActions
-from syncer.pathsafety import check_inside
-from syncer.plan import FileSet, already_there, collect, copy_ending, nothing_copied, verify_sizes
-from syncer.rsync import RsyncResult, RsyncRun, build_command
-from syncer.space import NO_SPACE, SpaceLedger, remove_partials
+from syncer.rsync import Progress, RsyncResult, build_command, death_signal_prefix, resolve
+from syncer.runs import RsyncRunner
+from syncer.schedule import Gate, Schedule
+from syncer.space import SpaceLedger
 from syncer.status import StatusReporter
 from syncer.store import JobStore
 from syncer.storehealth import RETRY_S, StoreHealth, is_store_failure
-from syncer.transitions import JobTransitions
+from syncer.transitions import Change, JobTransitions, finish
 
 log = logging.getLogger(__name__)
 
@@ -57,27 +49,46 @@ class Engine(JobTransitions):
         self.space = SpaceLedger(settings.free_space_margin)
         self.mappings: dict[str, Mapping] = {m.name: m for m in settings.mappings}
         self.mirror = MirrorActions(settings, store, self.guard, self, clock)
-        # Guards _running, _stopping and _poked only: no store, file system or MQTT under it.
+        self.rsync = resolve(settings.rsync_path)  # once, not at every spawn
+        death_signal_prefix()  # checked (and warned about) now, not at the first copy
+        self.commands = {m.name: build_command(self.rsync, m.source, m.dest,
+                                               dry_run=settings.dry_run,
+                                               extra_args=settings.rsync_extra_args)
+                         for m in settings.mappings}
+        self.runner = RsyncRunner(list(self.commands.values()), settings)
+        # Guards schedule, _gates and _stopping: no store, file system or MQTT under it.
         self._lock = threading.Condition()
-        self._running: dict[str, RsyncRun | None] = {}  # job id → its rsync, once it runs
+        self.schedule = Schedule()
+        self._gates: dict[str, Gate] = {}  # job id → its gate, while a worker may have it
         self._stopping = False
-        self._poked = False  # wake() came while the scheduler was busy: look again at once
-        self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
+        self._workers = [threading.Thread(target=self._work, name=f"worker-{n}", daemon=True)
+                         for n in range(settings.workers)]
 
     # -- control -----------------------------------------------------------------------------
     def start(self) -> None:
         for job in self.store.recover_interrupted():
             log.info("resuming job %s (%s) interrupted by a stop", job.id, job.title)
-        self._scheduler.start()
+        self.submit(self.store.active())
+        for worker in self._workers:
+            worker.start()
+
+    def submit(self, jobs: list[Job], gate: Gate | None = None) -> None:
+        """Hand stored jobs to the workers: a free one takes them at once. Behind a `gate`,
+        nothing about them is published before it opens (see `Gate`)."""
+        with self._lock:
+            for job in jobs:
+                self.schedule.put(job)
+                if gate:
+                    self._gates[job.id] = gate
+            self._lock.notify_all()
 
     def wake(self) -> None:
-        with self._lock:
-            self._poked = True
-            self._lock.notify_all()
+        """Look at the store again: jobs stored by someone else go to the workers too."""
+        self.submit(self.store.active())
 
     def running_count(self) -> int:
         with self._lock:
-            return len(self._running)
+            return self.schedule.taken()
 
     def retry(self, job_id: str) -> Job | None:
         """Run a failed job again with fresh attempts, or release one the circuit breaker
@@ -88,8 +99,7 @@ class Engine(JobTransitions):
             return None
         job.released, job.on_hold = job.on_hold, False
         job.attempt, job.max_attempts = 0, self.settings.max_attempts
-        self._transition(job, JobState.QUEUED, next_attempt_in=0)
-        self.wake()
+        self._transition(Change(job, JobState.QUEUED, next_attempt_in=0))
         return job
 
     def dismiss(self, job_id: str) -> Job | None:
@@ -98,194 +108,192 @@ class Engine(JobTransitions):
         if job is None or not job.on_hold:
             return None
         job.on_hold = False
-        self._finish(job, JobState.SKIPPED, "dismissed by a person: nothing was removed")
+        self._transition(finish(job, JobState.SKIPPED,
+                                "dismissed by a person: nothing was removed"))
         return job
 
     def stop(self, grace: float) -> None:
         """Take no new jobs; let running copies finish for `grace` s, then interrupt them."""
         deadline = time.monotonic() + grace
+        self.runner.stop_taking()
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
-            while self._running and time.monotonic() < deadline:
+            while self.schedule.taken() and time.monotonic() < deadline:
                 self._lock.wait(deadline - time.monotonic())
-            runs = [run for run in self._running.values() if run]
-        for run in runs:
-            run.stop()
-        with self._lock:
-            while self._running:
-                self._lock.wait(1)
-        self._scheduler.join(timeout=5)
+        self.runner.interrupt()
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.join()
+        self.runner.standbys.close()
 
-    # -- scheduling --------------------------------------------------------------------------
-    def _schedule(self) -> None:
-        while True:
-            with self._lock:
-                if self._stopping:
-                    return
-                self._poked = False
+    # -- the workers -------------------------------------------------------------------------
+    def _work(self) -> None:
+        self.runner.standbys.prepare_all()
+        while (jobs := self._next_jobs()) is not None:
+            if not jobs:  # a while without work: keep the standbys fresh
+                self.runner.standbys.prepare_all()
+                continue
             try:
-                timeout = self._schedule_once()
-            except Exception as exc:  # the scheduler must outlive a store that fails
-                if is_store_failure(exc):
-                    self.health.failed(exc)
-                else:
-                    log.exception("scheduling failed")
-                timeout = RETRY_S
-            with self._lock:
-                if not self._poked and not self._stopping:
-                    self._lock.wait(timeout)
-
-    def _schedule_once(self) -> float:
-        """Launch what is due; returns how long to wait. Nothing starts while the store
-        cannot be written: it is tried again now and then (`store.probe`)."""
-        if self.health.failing:
-            self.store.probe()
-            self.store.recover_interrupted(keep=self._running_ids())
-            self.health.worked()
-        with self._lock:
-            free = self.settings.workers - len(self._running)
-            busy = set(self._running)
-        for job in self.store.due(self.clock(), free, exclude=busy) if free > 0 else []:
-            if self._ready(job):
-                self._launch(job)
-        with self._lock:
-            all_busy = len(self._running) >= self.settings.workers
-        # All workers busy: a finishing attempt wakes us; else wake when one is due.
-        return IDLE_WAIT_S if all_busy else self._idle_wait()
-
-    def _running_ids(self) -> set[str]:
-        with self._lock:
-            return set(self._running)
-
-    def _launch(self, job: Job) -> None:
-        with self._lock:
-            if self._stopping:
-                return
-            self._running[job.id] = None
-        threading.Thread(target=self._attempt, args=(job,), daemon=True,
-                         name=f"job-{job.id}").start()
-
-    def _idle_wait(self) -> float:
-        next_due = self.store.next_due_at()
-        if next_due is None:
-            return IDLE_WAIT_S
-        return min(IDLE_WAIT_S, max(0.05, next_due - self.clock()))
-
-    def _ready(self, job: Job) -> bool:
-        mapping = self.mappings.get(job.mapping)
-        if mapping is None:
-            self._finish(job, JobState.FAILED, f"mapping {job.mapping!r} is no longer configured")
-            return False
-        try:
-            self.guard.check(mapping)
-        except DestinationNotReady as exc:
-            self._hold(job, str(exc))
-            return False
-        return True
-
-    # -- one attempt -------------------------------------------------------------------------
-    def _attempt(self, job: Job) -> None:
-        try:
-            try:
-                self._run_attempt(job)
+                self._run(jobs)
             except Exception as exc:
-                if is_store_failure(exc):
-                    raise  # the job stays as last stored, and runs again once the store works
-                log.exception("job %s crashed", job.id)
-                self._finish(job, JobState.FAILED, f"internal error: {type(exc).__name__}")
+                self._crashed(jobs, exc)
+            finally:
+                for job in jobs:
+                    self.space.release(job.id)
+                with self._lock:
+                    self.schedule.give_back(jobs)
+                    for job in jobs:
+                        self._gates.pop(job.id, None)
+                    self._lock.notify_all()
+        # rsync's death signal follows the thread that spawned it, and another worker's
+        # copy may run in a standby this one spawned: stay until every copy has ended.
+        with self._lock:
+            while self.schedule.taken():
+                self._lock.wait()
+
+    def _next_jobs(self) -> list[Job] | None:
+        """Due jobs to run together; [] after waiting a while for some; None to stop.
+        Nothing is taken while the store cannot be written (`_recovered` tries it)."""
+        if self.health.failing and not self._recovered():
+            with self._lock:
+                self._lock.wait(RETRY_S)
+                return None if self._stopping else []
+        with self._lock:
+            if not self._stopping:
+                jobs = self.schedule.take(self.clock(), self.settings.batch_max_files)
+                if jobs:
+                    return jobs
+                self._lock.wait(self._idle_wait())
+            if self._stopping:
+                return None
+            return self.schedule.take(self.clock(), self.settings.batch_max_files)
+
+    def _recovered(self) -> bool:
+        """Try the store; once it works, what it holds is the schedule again."""
+        with self._lock:
+            running = set(self.schedule.taken_ids())
+        try:
+            self.store.probe()
+            self.store.recover_interrupted(keep=running)
+            active = self.store.active()
+            with self._lock:
+                self.schedule.refresh(active)
+                self._lock.notify_all()
         except Exception as exc:
             if not is_store_failure(exc):
                 raise
             self.health.failed(exc)
-        finally:
-            self.space.release(job.id)
-            self.mirror.finished(job)
-            with self._lock:
-                self._running.pop(job.id, None)
-                self._lock.notify_all()
+            return False
+        self.health.worked()
+        return True
 
-    def _run_attempt(self, job: Job) -> None:
-        """One attempt of the job's action; each step may end the attempt."""
-        mapping = self.mappings[job.mapping]
+    def _idle_wait(self) -> float:
+        next_due = self.schedule.next_due()
+        if next_due is None:
+            return IDLE_WAIT_S
+        return min(IDLE_WAIT_S, max(0.01, next_due - self.clock()))
+
+    def _run(self, jobs: list[Job]) -> None:
+        """Run the jobs a worker took (copies of one mapping, or one other action): this is
+        where a job's action chooses how it runs."""
+        mapping = self.mappings.get(jobs[0].mapping)
+        if mapping is None:
+            self._transition(*(finish(job, JobState.FAILED, (
+                f"mapping {job.mapping!r} is no longer configured")) for job in jobs))
+            return
         try:
-            if job.action is JobAction.COPY:
-                ending = self._copy_files(job, mapping)
-            else:
-                ending = self.mirror.run(job, mapping)
+            self.guard.check(mapping)
         except DestinationNotReady as exc:
-            self._hold(job, str(exc))
-        except AttemptFailed as exc:
-            self._failed_attempt(job, exc.decision, exc.reason)
-        except SourceRefused as exc:  # from any action's file list: it will never do
-            if job.state is not JobState.STARTED:
-                job.attempt += 1  # refused while listing, before the attempt was counted
-            self._failed_attempt(job, Decision.GIVE_UP, str(exc))
-        except Interrupted:
-            self._requeue_after_stop(job)
-        else:
-            self._finish(job, ending.state, ending.reason, **ending.extra)
+            self._conclude(batch.hold_all(jobs, exc))
+            return
+        if jobs[0].action is not JobAction.COPY:
+            self._run_action(jobs[0], mapping)
+            return
+        members, verdicts = batch.plan_run(jobs, mapping, self.settings, self.space)
+        if members:
+            verdicts += self._copy(mapping, members)
+        self._conclude(verdicts)  # jobs past the bounds are given back untouched
 
-    def _copy_files(self, job: Job, mapping: Mapping) -> Ending:
-        """Collect the files, reserve the space, copy, verify. Nothing to copy: no rsync."""
-        files = self._collect(job, mapping)
-        if not self.settings.dry_run:
-            if already_there(files):
-                job.bytes = 0
-                return Ending(JobState.SKIPPED, nothing_copied(files), {})
-            self.space.reserve(job.id, mapping.dest, files.bytes)
-        for entry in files.entries:  # again, as the copy starts: a path may be a link now
-            check_inside(mapping.source, "" if entry == "." else entry)
-        self.begin_attempt(job)
-        command = build_command(self.settings.rsync_path, mapping.source, mapping.dest,
-                                dry_run=self.settings.dry_run,
-                                extra_args=self.settings.rsync_extra_args)
+    def _copy(self, mapping: Mapping, members: list[Member]) -> list[Verdict]:
+        split = batch.ProgressSplit(members, self._report_progress)
+        began = time.monotonic()
         try:
-            result = self.run_rsync(job, command, files.entries)
-        except DestinationFull as exc:  # ours to clean up: the next job that fits may go
-            freed = remove_partials(files)
-            raise DestinationNotReady(f"{exc}; removed this job's partial files "
-                                      f"({human_size(freed)})") from None
-        if not self.settings.dry_run:
-            verify_sizes(files)
-        return copy_ending(job, files, mapping.source, result.transferred,
-                           dry_run=self.settings.dry_run)
+            result = self.runner.copy(self.commands[mapping.name], batch.entries(members),
+                                      lambda: self._started(members), split.progress,
+                                      split.name)
+        except FileNotFoundError:
+            failure = AttemptFailed(Decision.GIVE_UP,
+                                    f"rsync is not installed ({self.settings.rsync_path})")
+            return [Verdict(one.job, failure=failure) for one in members]
+        if result is None:
+            return [Verdict(one.job, interrupted=True) for one in members]
+        duration = round(time.monotonic() - began, 3)
+        for one in members:
+            one.job.duration_s = duration
+        return batch.judge(members, result, mapping, dry_run=self.settings.dry_run,
+                           stopping=self.runner.stopping)
 
+    def _run_action(self, job: Job, mapping: Mapping) -> None:
+        """A rename, recycle or replace, alone, as `syncer.mirror` runs it."""
+        try:
+            try:
+                verdict = Verdict(job, ending=self.mirror.run(job, mapping))
+            except DestinationNotReady as exc:
+                verdict = Verdict(job, hold=str(exc))
+            except AttemptFailed as exc:
+                verdict = Verdict(job, failure=exc)
+            except SourceRefused as exc:  # from the action's file list: it will never do
+                if job.state is not JobState.STARTED:
+                    job.attempt += 1  # refused while listing, before the attempt was counted
+                verdict = Verdict(job, failure=AttemptFailed(Decision.GIVE_UP, str(exc)))
+            except Interrupted:
+                verdict = Verdict(job, interrupted=True)
+            self._conclude([verdict])
+        finally:
+            self.mirror.finished(job)
+
+    # -- hooks for the mirror actions (syncer.actions.EngineHooks) ---------------------------
     def begin_attempt(self, job: Job) -> None:
         job.attempt += 1
-        self._transition(job, JobState.STARTED)
-
-    def _collect(self, job: Job, mapping: Mapping) -> FileSet:
-        try:
-            files = collect(job, mapping, sidecars=self.settings.sidecars)
-        except SourceMissing as exc:
-            job.attempt += 1  # a missing source spends an attempt: it may never come
-            raise AttemptFailed(Decision.RETRY, str(exc)) from None
-        job.bytes, job.files = files.bytes, len(files.items)
-        return files
+        self._transition(Change(job, JobState.STARTED))
 
     def run_rsync(self, job: Job, command: list[str], entries: list[str]) -> RsyncResult:
-        run = RsyncRun(command, entries)
-        with self._lock:
-            self._running[job.id] = run
-            stopping = self._stopping
-        if stopping:
-            run.stop()
-        started = time.monotonic()
+        began = time.monotonic()
         try:
-            result = run.run(self.reporter.throttled_progress(job))
-        except FileNotFoundError:
-            raise AttemptFailed(Decision.GIVE_UP,
-                                f"rsync is not installed ({self.settings.rsync_path})") from None
-        job.duration_s = round(time.monotonic() - started, 3)
-        if result.exit_code == 0:
-            return result
-        with self._lock:
-            if self._stopping:
-                raise Interrupted
-        detail = rsync_error_line(result.stderr)
-        if NO_SPACE in result.stderr:
-            raise DestinationFull(f"the destination filled up during the copy ({detail})")
-        outcome = rsync_outcome(result.exit_code)
-        reason = f"{outcome.reason} (rsync exit {result.exit_code}"
-        raise AttemptFailed(outcome.decision, f"{reason}: {detail})" if detail else f"{reason})")
+            return self.runner.run_checked(command, entries,
+                                           self.reporter.throttled_progress(job),
+                                           self.settings.rsync_path)
+        finally:
+            job.duration_s = round(time.monotonic() - began, 3)
+
+    # -- reports -----------------------------------------------------------------------------
+    def _started(self, members: list[Member]) -> None:
+        """'started' once rsync runs (so the spawn never waits for a commit or a publish)."""
+        try:
+            self._transition(*(Change(one.job, JobState.STARTED) for one in members))
+        except Exception as exc:  # the copy goes on; its end is recorded all the same
+            if is_store_failure(exc):
+                self.health.failed(exc)
+            else:
+                log.exception("could not record the start of %d job(s)", len(members))
+
+    def _report_progress(self, job: Job, progress: Progress) -> None:
+        self.reporter.job(job, JobState.PROGRESS, percent=progress.percent,
+                          bytes_per_s=progress.bytes_per_s, eta_s=progress.eta_s)
+
+    def _crashed(self, jobs: list[Job], exc: Exception) -> None:
+        """A store that failed leaves the jobs as last stored (they run again once it
+        works); any other error fails them."""
+        if is_store_failure(exc):
+            self.health.failed(exc)
+            return
+        log.exception("a run of %d job(s) crashed", len(jobs), exc_info=exc)
+        try:
+            self._transition(*(finish(job, JobState.FAILED,
+                                      f"internal error: {type(exc).__name__}") for job in jobs))
+        except Exception as again:
+            if is_store_failure(again):
+                self.health.failed(again)
+            else:
+                log.exception("could not record the failure of %d job(s)", len(jobs))

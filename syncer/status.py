@@ -1,6 +1,11 @@
 """Publishing what the syncer does: job status on `sync/<state>`, the retained summary, and
 alerts on `syncer/alert`. Text that came from outside (titles, errors, dry-run names) is cut
-to a bounded size, so no status can grow past what the broker takes."""
+to a bounded size, so no status can grow past what the broker takes.
+
+A status goes out at once; the retained summary (a count over the whole store) is
+published by its own thread, at most every `SUMMARY_INTERVAL_S`, so a burst of jobs costs
+one summary per interval instead of one per state change, and no copy waits for it.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ MAX_ERROR = 1000    # characters of an error
 MAX_PATH = 4096     # characters of a path (PATH_MAX): longer ones came from outside, unchecked
 MAX_NAMES = 1000    # names listed in a dry run's would_copy
 PROGRESS_INTERVAL_S = 1.0
+SUMMARY_INTERVAL_S = 0.5  # the retained summary, at most this often
 
 
 def _common_path(root: str, paths: list[str]) -> str | None:
@@ -66,6 +72,23 @@ class StatusReporter:
         self._last: dict[str, dict[str, Any] | None] = {"success": None, "failure": None}
         self.observer: Callable[[JobStatus], None] | None = None  # the statistics (stats.py)
         self._problem: str | None = None  # why intake is paused, for the summary
+        self._wanted = threading.Event()  # a state changed since the last summary
+        self._closed = threading.Event()
+        self._summaries = threading.Thread(target=self._publish_summaries, name="summary",
+                                           daemon=True)
+
+    def start(self) -> None:
+        """Publish the summary now, then after changes, at most every SUMMARY_INTERVAL_S."""
+        self.summary()
+        self._summaries.start()
+
+    def stop(self) -> None:
+        """Publish the last summary now; no more after it."""
+        self._closed.set()
+        self._wanted.set()
+        if self._summaries.is_alive():
+            self._summaries.join(timeout=5)
+        self.summary()
 
     def job(self, job: Job, state: JobState, **extra: Any) -> JobStatus:
         status = build_status(job, state, self._mappings.get(job.mapping), **extra)
@@ -80,7 +103,7 @@ class StatusReporter:
                 self._last[key] = {"job": job.id, "title": status.title, "error": status.error,
                                    "at": status.at}
         if state is not JobState.PROGRESS:
-            self.summary()
+            self._wanted.set()
         return status
 
     def throttled_progress(self, job: Job) -> Callable[[Progress], None]:
@@ -95,6 +118,18 @@ class StatusReporter:
             self.job(job, JobState.PROGRESS, percent=progress.percent,
                      bytes_per_s=progress.bytes_per_s, eta_s=progress.eta_s)
         return report
+
+    def _publish_summaries(self) -> None:
+        while not self._closed.is_set():
+            self._wanted.wait()
+            if self._closed.is_set():
+                return
+            self._wanted.clear()
+            try:
+                self.summary()
+            except Exception:
+                log.exception("could not publish the summary")
+            self._closed.wait(SUMMARY_INTERVAL_S)
 
     def summary(self) -> None:
         try:

@@ -70,6 +70,20 @@ class SyncerSettings(Section):
         default_factory=list, description="Appended to rsync's arguments, e.g. ['--bwlimit=50m']."
     )
     rsync_path: str = Field("rsync", description="The rsync binary.")
+    standby: bool = Field(
+        True, description="Keep one rsync per mapping started and waiting for its list, so "
+        "a copy begins without a spawn (it resolves source and dest only when it gets it).",
+    )
+    batch_max_files: int = Field(
+        500, ge=1, le=100_000,
+        description="Most files one rsync run copies: a free worker takes the due jobs of "
+        "one mapping together, up to this many files.",
+    )
+    batch_max_bytes: int = Field(
+        50 * 1024**3, ge=1,
+        description="Most bytes one rsync run copies when it takes several jobs together "
+        "(a single larger job still runs alone).",
+    )
     sidecars: bool = Field(
         True, description="Also copy the sidecars named after a media file: subtitles, .nfo, "
         "artwork (Film.en.srt, Film.nfo, Film-poster.jpg)."

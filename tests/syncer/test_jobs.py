@@ -11,7 +11,7 @@ import pytest
 
 from arrsync.settings import Settings
 from syncer.service import SyncerService
-from tests.helpers import MqttWatcher, mosquitto_pub, publish_import
+from tests.helpers import MqttWatcher, import_envelope, mosquitto_pub, publish_import
 from tests.media import MediaTree, syncer_settings
 from tools.localbroker import LocalBroker
 
@@ -167,37 +167,63 @@ def mark(sign):
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     os.write(fd, sign)
     os.close(fd)
+paths = sys.stdin.buffer.read()  # a standby rsync waits here for its list
+if not paths:
+    sys.exit(0)  # a standby closed unused: not a run
 mark(b"+")
-code = subprocess.call(["rsync", *sys.argv[1:]])
+code = subprocess.run(["rsync", *sys.argv[1:]], input=paths).returncode
 mark(b"-")
 sys.exit(code)
 """
 
 
-def test_forty_imports_at_once_all_land_within_the_worker_limit(
-    make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
-    base_topic: str, start_syncer: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def count_runs(log: Path) -> tuple[int, int]:
+    """(rsync runs, most at once) from the counting wrapper's log."""
+    running = peak = 0
+    for sign in log.read_text():
+        running += 1 if sign == "+" else -1
+        peak = max(peak, running)
+    return log.read_text().count("+"), peak
+
+
+def rsync_counter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A wrapper around the real rsync that logs each run; returns (wrapper, its log)."""
     counter = tmp_path / "rsync-counter"
     counter.write_text(f"#!{sys.executable}\n{RSYNC_COUNTER}")
     counter.chmod(0o755)
     log = tmp_path / "rsync.log"
     monkeypatch.setenv("ARRSYNC_TEST_RSYNC_LOG", str(log))
+    return counter, log
+
+
+def test_forty_imports_at_once_land_in_far_fewer_runs_within_the_worker_limit(
+    make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
+    base_topic: str, start_syncer: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counter, log = rsync_counter(tmp_path, monkeypatch)
     start_syncer(syncer_settings(make_settings, broker, media, base_topic, workers=3,
                                  rsync_path=str(counter)))
     paths = [f"/movies/Film {n:02d} (20{n:02d})/Film {n:02d}.mkv" for n in range(40)]
     for path in paths:
         media.put(path, size=200_000)
-    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        for n, path in enumerate(paths):
-            publish_import(broker.port, base_topic, f"burst-{n}", [path], f"Film {n}")
-        watcher.wait_for("/succeeded", count=40, timeout=60)
-    running = peak = 0
-    for sign in log.read_text():
-        running += 1 if sign == "+" else -1
-        peak = max(peak, running)
-    assert log.read_text().count("+") == 40
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+", f"{base_topic}/syncer/state"]
+                     ) as watcher:
+        for n, path in enumerate(paths):  # back to back, as a burst of imports arrives
+            watcher.client.publish(f"{base_topic}/events/radarr/Download",
+                                   import_envelope(f"burst-{n}", [path], f"Film {n}"), qos=1)
+        done = watcher.wait_for("/succeeded", count=40, timeout=60)
+        # The retained summary, published at most twice a second, ends up telling it all.
+        watcher.wait_for("/syncer/state", where=lambda m: (
+            m.json()["succeeded_total"], m.json()["queued"], m.json()["running"]) == (40, 0, 0))
+        for n in range(40):
+            states = [m.topic.rsplit("/", 1)[1] for m in watcher.messages
+                      if "/sync/" in m.topic and m.json()["trigger"] == f"burst-{n}"]
+            assert [s for s in states if s != "progress"] == ["queued", "started", "succeeded"]
+    runs, peak = count_runs(log)
+    assert runs < 40  # the jobs that wait for a worker go together in one rsync
     assert 1 <= peak <= 3
+    assert sorted(m.json()["trigger"] for m in done) == sorted(f"burst-{n}" for n in range(40))
+    assert all(m.json()["attempt"] == 1 and m.json()["files"] == 1 for m in done)
     for path in paths:
         assert media.dest_of(path).read_bytes() == media.source_of(path).read_bytes()
 

@@ -3,13 +3,21 @@ and the exit-code table decides every code rsync documents."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from syncer.errors import RSYNC_EXIT_CODES, Decision, rsync_outcome
-from syncer.rsync import PARTIAL_DIR, Progress, RsyncRun, build_command, parse_progress
+from syncer.rsync import (
+    PARTIAL_DIR,
+    Progress,
+    RsyncRun,
+    build_command,
+    death_signal_prefix,
+    parse_progress,
+)
 
 HOSTILE = [
     "spaces in name.mkv",
@@ -139,3 +147,46 @@ def test_real_rsync_usage_error_is_code_1_and_gives_up(tmp_path: Path) -> None:
     code = RsyncRun(command, []).run(lambda _p: None).exit_code
     assert code == 1
     assert rsync_outcome(code).decision is Decision.GIVE_UP
+
+
+def test_without_setpriv_rsync_still_runs_and_the_log_says_why_it_is_slower(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None
+                        if name == "setpriv" else real_which(name, *args, **kwargs))
+    death_signal_prefix.cache_clear()
+    try:
+        assert death_signal_prefix() == ()
+        assert "setpriv from util-linux" in caplog.text
+        source, dest = tmp_path / "src", tmp_path / "dst"
+        source.mkdir()
+        dest.mkdir()
+        (source / "film.mkv").write_bytes(b"still copied")
+        assert copy(source, dest, ["film.mkv"]) == 0
+        assert (dest / "film.mkv").read_bytes() == b"still copied"
+    finally:
+        monkeypatch.undo()
+        death_signal_prefix.cache_clear()
+    assert death_signal_prefix()[:3] == (real_which("setpriv"), "--pdeathsig", "TERM")
+
+
+def test_a_missing_rsync_is_reported_as_such(tmp_path: Path) -> None:
+    command = build_command(str(tmp_path / "no-rsync"), str(tmp_path), str(tmp_path),
+                            dry_run=False, extra_args=[])
+    with pytest.raises(FileNotFoundError):
+        RsyncRun(command, ["x"]).run(lambda _p: None)
+
+
+def test_a_list_longer_than_a_pipe_holds_is_given_whole(tmp_path: Path) -> None:
+    source, dest = tmp_path / "src", tmp_path / "dst"
+    folder = source / ("A folder with a long name " * 3).strip()
+    folder.mkdir(parents=True)
+    dest.mkdir()
+    names = [f"{folder.name}/{'an episode with a long file name ' * 2}{n:04d}.mkv"
+             for n in range(1500)]
+    for name in names:
+        (source / name).write_bytes(name.encode())
+    assert sum(len(n) + 1 for n in names) > 128 * 1024  # twice a pipe's buffer
+    assert copy(source, dest, names) == 0
+    assert all((dest / name).read_bytes() == name.encode() for name in names)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from arrsync.wire import JobState
 from syncer.jobs import Job
+from syncer.schedule import Schedule
 from syncer.store import JobStore
 
 
@@ -32,15 +33,30 @@ def test_interrupted_jobs_go_back_to_the_queue_without_losing_an_attempt(tmp_pat
     recovered = second.get("a")
     assert recovered is not None
     assert (recovered.state, recovered.attempt) == (JobState.QUEUED, 0)
-    assert [j.id for j in second.due(now=10, limit=5)] == ["a"]
+    assert [j.id for j in second.active()] == ["a"]
 
 
 def test_claimed_paths_cover_active_and_recent_successes(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.db")
     store.add("e1", [job("old", JobState.SUCCEEDED, 100), job("new", JobState.SUCCEEDED, 900),
-                     job("run", JobState.RETRYING, 50), job("bad", JobState.FAILED, 950)], now=0)
-    assert store.claimed_paths("Movies", succeeded_since=500) == {
-        "new/f.mkv": "new", "run/f.mkv": "run"}
+                     job("run", JobState.RETRYING, 50), job("bad", JobState.FAILED, 950),
+                     job("dir", JobState.QUEUED, 60, paths=["Show/Season 1"])], now=0)
+    asked = ["old/f.mkv", "new/f.mkv", "run/f.mkv", "bad/f.mkv", "Show/Season 1/e1.mkv",
+             "Show/Season 2/e1.mkv"]
+    assert store.owners("Movies", asked, succeeded_since=500) == {
+        "new/f.mkv": "new", "run/f.mkv": "run", "Show/Season 1": "dir"}
+    assert store.owners("Other mapping", asked, succeeded_since=0) == {}
+
+
+def test_a_batch_of_events_commits_together_and_repeats_store_nothing(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    store.add("seen", [job("s", JobState.QUEUED, 0)], now=0)
+    stored = store.add_many([("e1", [job("a", JobState.QUEUED, 1)]), ("seen", [job("b",
+                             JobState.QUEUED, 1)]), (None, [job("c", JobState.FAILED, 1)])], 1)
+    assert stored == [True, False, True]
+    assert sorted(j.id for j in store.recent()) == ["a", "c", "s"]
+    assert store.has_event("e1") and not store.has_event("e2")
+    assert store.owners("Movies", ["b/f.mkv", "a/f.mkv"], 0) == {"a/f.mkv": "a"}
 
 
 def test_old_finished_jobs_are_pruned(tmp_path: Path) -> None:
@@ -72,6 +88,7 @@ def test_a_store_written_by_an_older_syncer_is_upgraded_in_place(tmp_path: Path)
     store = JobStore(path)
     kept = store.get("old1")
     assert kept is not None and kept.paths == ["a"] and kept.episodes == [] and kept.series is None
+    assert store.owners("Movies", ["a"], 0) == {"a": "old1"}  # its claims were filled in
     new = job("new1", JobState.QUEUED, 2)
     new.series, new.episodes = "Chernobyl", [(1, 2)]
     store.add("e-new", [new], 2)
@@ -89,7 +106,8 @@ def test_a_recycle_clears_the_claims_of_what_it_removed(tmp_path: Path) -> None:
     removed.action = JobAction.RECYCLE
     later = job("again", JobState.QUEUED, 300, ["Other/other.mkv"])
     store.add("e", [copied, removed, later], now=300)
-    assert store.claimed_paths("Movies", succeeded_since=0) == {"Other/other.mkv": "again"}
+    assert store.owners("Movies", ["Film/film.mkv", "Other/other.mkv"],
+                        succeeded_since=0) == {"Other/other.mkv": "again"}
     assert store.removals_since(150) == {"gone": 1}
     assert store.removals_since(250) == {}
 
@@ -99,7 +117,10 @@ def test_a_job_on_hold_is_never_due_until_released(tmp_path: Path) -> None:
     held = job("held", JobState.RETRYING, 10)
     held.on_hold = True
     store.add("e", [held, job("due", JobState.RETRYING, 10)], now=10)
-    assert [j.id for j in store.due(now=100, limit=5)] == ["due"]
+    schedule = Schedule()  # what the workers take from
+    for waiting in store.active():
+        schedule.put(waiting)
+    assert [j.id for j in schedule.take(now=100, limit=5)] == ["due"]
     assert store.on_hold_count() == 1
     assert [j.id for j in store.recent(on_hold=True)] == ["held"]
     again = store.get("held")
