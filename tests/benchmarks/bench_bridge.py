@@ -1,7 +1,7 @@
 """Webhook latency and rate of the bridge with the broker up and down, then the spool's replay.
 
 Not a pytest test. From the project root (`make bench` runs the first form):
-    .venv/bin/python tests/benchmarks/bench_bridge.py [--requests 2000] [--concurrency 8] [--close]
+    .venv/bin/python -m tests.benchmarks.bench_bridge [--requests 2000] [--concurrency 8] [--close]
 A private Mosquitto and a real `arrsync-bridge` process (its own interpreter, as in production,
 fresh spool) get the Radarr download fixture over HTTP from client threads in this process; the
 broker is stopped, the load repeated, the broker restarted and the drain timed. A durable
