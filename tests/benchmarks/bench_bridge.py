@@ -1,6 +1,6 @@
 """Webhook latency and rate of the bridge with the broker up and down, then the spool's replay.
 
-Not a pytest test. From the project root (`make bench` runs the first form):
+Not a pytest test. From the project root (`make bench` runs the whole stack instead):
     .venv/bin/python -m tests.benchmarks.bench_bridge [--requests 2000] [--concurrency 8] [--close]
 A private Mosquitto and a real `arrsync-bridge` process (its own interpreter, as in production,
 fresh spool) get the Radarr download fixture over HTTP from client threads in this process; the
