@@ -56,7 +56,7 @@ def test_each_package_imports_only_the_foundation(package: str) -> None:
 def test_no_source_module_is_over_300_lines() -> None:
     long = {
         str(path.relative_to(ROOT)): lines
-        for package in ALLOWED
+        for package in (*ALLOWED, "tests")
         for path in modules(package)
         if (lines := len(path.read_text().splitlines())) > MAX_LINES
     }

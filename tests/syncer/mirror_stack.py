@@ -1,0 +1,52 @@
+"""Shared by the mirror tests: the bridge and a syncer with per-mapping policies, posting an
+arr's webhook, and the arrs' upgrade payloads.
+
+A test module uses the `stack` fixture by importing it under its own name
+(`from tests.syncer.mirror_stack import stack as stack`): pytest finds fixtures by name in
+the test module."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from arrsync.settings import Settings
+from syncer.service import SyncerService
+from tests.helpers import http
+from tests.media import MediaTree, fixture, syncer_settings
+from tests.processes import RunningBridge
+from tools.localbroker import LocalBroker
+
+Stack = Callable[..., RunningBridge]
+
+
+@pytest.fixture
+def stack(broker: LocalBroker, make_settings: Callable[..., Settings], media: MediaTree,
+          base_topic: str, start_bridge: Callable[[Settings], RunningBridge],
+          start_syncer: Callable[[Settings], SyncerService]) -> Stack:
+    """The bridge and a syncer; `policy` goes into every mapping, the rest into `syncer`."""
+
+    def build(policy: dict[str, Any] | None = None, **syncer: Any) -> RunningBridge:
+        mappings = [{**m, **(policy or {})} for m in media.mappings]
+        settings = syncer_settings(make_settings, broker, media, base_topic,
+                                   mappings=mappings, **syncer)
+        start_syncer(settings)
+        return start_bridge(settings)
+
+    return build
+
+
+def post(bridge: RunningBridge, app: str, payload: dict[str, Any]) -> str:
+    answer = http("POST", f"{bridge.url}/webhook/{app}", json.dumps(payload))
+    assert answer.status == 200, answer.body
+    return answer.json()["id"]
+
+
+def upgrade(app: str) -> tuple[dict[str, Any], str, str]:
+    """The arr's upgrade payload, the new file's path and the replaced one's."""
+    payload = fixture(app, "download-upgrade")
+    new = payload["movieFile" if app == "radarr" else "episodeFile"]["path"]
+    return payload, new, payload["deletedFiles"][0]["path"]
