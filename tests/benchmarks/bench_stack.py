@@ -20,16 +20,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.benchmarks import floors
+from tests.benchmarks.report import TIMES, Figure, combine, cpu_summary, table
 from tests.benchmarks.stack import (
     FIXTURE,
     Mapping,
     Stack,
     Webhooks,
+    cpu_seconds,
     post_burst,
     rss_mb,
     wait_all,
@@ -42,20 +43,6 @@ BIG = 1024**3
 BURST = 400
 CLIENTS = 16
 LIBRARY_FILES = 50_000
-TIMES = "\N{MULTIPLICATION SIGN}"
-
-
-@dataclass
-class Figure:
-    name: str
-    arrsync: float
-    floor: float | None
-    ratio: float | None  # arrsync / floor, or floor / arrsync for "times faster"
-    target: str
-    met: bool
-    unit: str
-    detail: dict[str, Any]
-    ratios: list[float] = field(default_factory=list)  # of every run, when repeated
 
 
 def log(message: str) -> None:
@@ -97,18 +84,35 @@ def latency(stack: Stack, hooks: Webhooks, movies: Mapping, root: Path, samples:
                       "arrsync_p90_ms": round(sorted(ours)[int(0.9 * len(ours))] * 1000, 2)})
 
 
-def bridge_rate(stack: Stack, floor_rate: float) -> Figure:
+def cpu_per_webhook(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by the bridge and the syncer, to be differenced."""
+    return {name: cpu_seconds(stack.pid(name)) for name in ("bridge", "syncer")}
+
+
+def cpu_detail(before: dict[str, float], after: dict[str, float], count: int,
+               floor_cpu_ms: float) -> dict[str, float]:
+    """CPU time (ms) each process spent on one webhook, beside the floor app's: what bounds
+    the rate when the processes are busy."""
+    detail = {f"{name}_cpu_ms": round((after[name] - before[name]) * 1000 / count, 2)
+              for name in before}
+    return {**detail, "floor_app_cpu_ms": round(floor_cpu_ms, 2)}
+
+
+def bridge_rate(stack: Stack, floor: Figure) -> Figure:
     """Webhooks that copy nothing (Grab events: published, ignored by the syncer), so the
     bridge is measured without the syncer's copies competing for the cores."""
     log(f"rate: {BURST} Grab webhooks from {CLIENTS} clients (nothing to copy)")
     grab = (FIXTURE.parent / "grab.json").read_bytes()
+    cpu_before = cpu_per_webhook(stack)
     began, last, statuses = post_burst(stack.port, [grab] * BURST, CLIENTS)
+    cpu = cpu_detail(cpu_before, cpu_per_webhook(stack), BURST,
+                     floor.detail["floor_app_cpu_ms"])
     if any(status not in (200, 202) for status in statuses):
         raise RuntimeError("the bridge refused Grab webhooks")
-    rate = BURST / (last - began)
+    rate, floor_rate = BURST / (last - began), floor.floor or 1
     return Figure(f"webhooks accepted per second, {CLIENTS} clients, nothing to copy", rate,
                   floor_rate, rate / floor_rate, f"≥ 0.8{TIMES}", rate / floor_rate >= 0.8,
-                  "/s", {})
+                  "/s", cpu)
 
 
 def burst(stack: Stack, hooks: Webhooks, movies: Mapping, root: Path
@@ -120,7 +124,9 @@ def burst(stack: Stack, hooks: Webhooks, movies: Mapping, root: Path
         write_file(movies.source_of(relative), SMALL, block=n.to_bytes(4, "big") + block[4:])
     bodies = [hooks.body(f"{movies.arr_path}/{r}") for r in relatives]
     dests = [movies.dest_of(r) for r in relatives]
+    cpu_before = cpu_per_webhook(stack)
     began, last, statuses = post_burst(stack.port, bodies, CLIENTS)
+    cpu_after = cpu_per_webhook(stack)
     all_there = wait_all(dests, SMALL, 300, lambda: 0.001)
     refused = [s for s in statuses if s not in (200, 202)]
     intact = sum(digest(movies.source_of(r)) == digest(movies.dest_of(r)) for r in relatives)
@@ -129,7 +135,7 @@ def burst(stack: Stack, hooks: Webhooks, movies: Mapping, root: Path
     bare = floors.bare_rsync_list(movies.source, relatives, root / "bare-burst", SMALL)
     tail = max(all_there - last, 0.0)
     rate = BURST / (last - began)
-    floor_rate = floors.floor_app_rate(bodies, CLIENTS, threads=8)
+    floor_rate, floor_cpu_ms = floors.floor_app_rate(bodies, CLIENTS, threads=8)
     detail = {"refused": len(refused), "intact": intact, "files": BURST,
               "posting_s": round(last - began, 3), "all_there_after_first_post_s":
               round(all_there - began, 3)}
@@ -138,7 +144,7 @@ def burst(stack: Stack, hooks: Webhooks, movies: Mapping, root: Path
                bare, tail / bare, f"≤ 3{TIMES}", tail / bare <= 3, "s", detail),
         Figure(f"webhooks accepted per second, {CLIENTS} clients, while copying", rate,
                floor_rate, rate / floor_rate, f"≥ 0.8{TIMES}", rate / floor_rate >= 0.8, "/s",
-               {}),
+               cpu_detail(cpu_before, cpu_after, BURST, floor_cpu_ms)),
         Figure("RSS after the burst, bridge / syncer", max(rss.values()), None, None,
                "< 80 MB", max(rss.values()) < 80, "MB", rss),
     )
@@ -207,47 +213,6 @@ def machine() -> dict[str, Any]:
             "kernel": platform.release(), "python": platform.python_version(), "rsync": rsync}
 
 
-def meets(target: str, value: float) -> bool:
-    """Whether `value` meets a target such as "≤ 2", "≥ 0.8" (times) or "< 80 MB"."""
-    sign, limit = target.split()[:2]
-    bound = float(limit.rstrip(TIMES))
-    return {"≤": value <= bound, "≥": value >= bound, "<": value < bound}[sign]
-
-
-def combine(runs: list[list[Figure]]) -> list[Figure]:
-    """Each figure's medians over the runs, its ratio from each run, met by the median."""
-    combined = []
-    for same in zip(*runs, strict=True):
-        first = same[0]
-        ratios = [f.ratio for f in same if f.ratio is not None]
-        values = [f.arrsync for f in same]
-        floors = [f.floor for f in same if f.floor is not None]
-        ratio = statistics.median(ratios) if ratios else None
-        met = meets(first.target, ratio if ratio is not None else statistics.median(values))
-        combined.append(Figure(first.name, statistics.median(values),
-                               statistics.median(floors) if floors else None, ratio,
-                               first.target, met, first.unit, {}, ratios))
-    return combined
-
-
-def table(figures: list[Figure]) -> str:
-    def number(value: float | None, unit: str) -> str:
-        if value is None:
-            return ""
-        return f"{value:.0f} {unit}" if abs(value) >= 100 else f"{value:.3g} {unit}"
-
-    spread = any(len(f.ratios) > 1 for f in figures)
-    lines = ["| figure | arrsync | floor (same run) | ratio | " + (
-        "ratio in each run | " if spread else "") + "target | met |",
-        "|---|---|---|---|" + ("---|" if spread else "") + "---|---|"]
-    for f in figures:
-        ratio = "" if f.ratio is None else f"{f.ratio:.2f}{TIMES}"
-        each = ", ".join(f"{r:.2f}" for r in f.ratios) + " | " if spread else ""
-        lines.append(f"| {f.name} | {number(f.arrsync, f.unit)} | {number(f.floor, f.unit)} "
-                     f"| {ratio} | {each}{f.target} | {'yes' if f.met else '**no**'} |")
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace, root: Path) -> tuple[list[Figure], bool]:
     """One run of every figure; (figures, every burst file landed intact)."""
     movies = Mapping("Movies", "/movies", root / "src" / "movies", root / "dst" / "movies")
@@ -267,7 +232,7 @@ def run(args: argparse.Namespace, root: Path) -> tuple[list[Figure], bool]:
             import_latency(stack, hooks, movies, relative, SMALL)
         figures = [latency(stack, hooks, movies, root, args.samples)]
         burst_figure, rate_figure, rss_figure = burst(stack, hooks, movies, root)
-        figures += [burst_figure, rate_figure, bridge_rate(stack, rate_figure.floor or 1),
+        figures += [burst_figure, rate_figure, bridge_rate(stack, rate_figure),
                     library(stack, hooks, lib),
                     big_file(stack, hooks, movies, root), rss_figure]
     finally:
@@ -302,6 +267,7 @@ def main() -> int:
               "figures": [f.__dict__ for f in figures],
               "runs": [[f.__dict__ for f in run_figures] for run_figures in runs]}
     print(table(figures))
+    print(f"\n{cpu_summary(runs)}")
     print(f"\nmachine: {result['machine']}\nload average (1, 5, 15 min) before "
           f"{tuple(round(x, 2) for x in load)}, after "
           f"{tuple(round(x, 2) for x in load_after)}")

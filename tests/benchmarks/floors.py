@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.stack import post_burst, wait_all, wait_complete
+from tests.benchmarks.stack import cpu_seconds, post_burst, wait_all, wait_complete
 from tools.localbroker import free_port, port_is_open
 
 RSYNC = shutil.which("rsync") or "rsync"
@@ -66,8 +66,9 @@ def make_library(source_root: Path, dest_root: Path, files: int, per_folder: int
     subprocess.run(["cp", "-a", f"{source_root}/.", f"{dest_root}/"], check=True)
 
 
-def floor_app_rate(bodies: list[bytes], clients: int, threads: int) -> float:
-    """Webhooks per second the bare Flask + waitress + SQLite app accepts."""
+def floor_app_rate(bodies: list[bytes], clients: int, threads: int) -> tuple[float, float]:
+    """Webhooks per second the bare Flask + waitress + SQLite app accepts, and the CPU time
+    (ms) it spends on one."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="arrsync-floor-") as tmp:
         server = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.floor_app",
@@ -79,10 +80,12 @@ def floor_app_rate(bodies: list[bytes], clients: int, threads: int) -> float:
                     raise RuntimeError("the floor app did not start")
                 time.sleep(0.02)
             post_burst(port, bodies[:16], clients)  # warm up: imports, first connections
+            cpu_before = cpu_seconds(server.pid)
             began, last, statuses = post_burst(port, bodies, clients)
+            cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / len(bodies)
         finally:
             server.terminate()
             server.wait(10)
     if any(status != 200 for status in statuses):
         raise RuntimeError("the floor app refused requests")
-    return len(bodies) / (last - began)
+    return len(bodies) / (last - began), cpu_ms
