@@ -54,6 +54,15 @@ class Received:
         return self.payload.decode()
 
 
+def close_client(client: paho.Client) -> None:
+    """Disconnect and stop a test's paho client, and close the wake-up socket pair paho
+    otherwise leaves to the garbage collector, whose ResourceWarning would fail whichever
+    test happens to run then (as `arrsync.mqtt.MqttConnection.stop` does)."""
+    client.disconnect()
+    client.loop_stop()
+    client._reset_sockets()
+
+
 @dataclass
 class MqttWatcher:
     """A real MQTT client that records every message on the given topic filters."""
@@ -90,8 +99,7 @@ class MqttWatcher:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        close_client(self.client)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if self.topics:

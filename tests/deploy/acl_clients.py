@@ -23,7 +23,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.helpers import MqttWatcher, wait_until
+from tests.helpers import MqttWatcher, close_client, wait_until
 
 TIMEOUT = 5.0
 
@@ -94,8 +94,7 @@ class Session:
         return self.answer(self.publish(topic, payload, qos=qos, retain=retain))
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        close_client(self.client)
 
 
 def received(watcher: MqttWatcher, topic: str, payload: str) -> bool:
