@@ -14,7 +14,7 @@ import yaml
 
 from arrsync.settings import Settings
 from syncer.service import SyncerService
-from tests.helpers import wait_until
+from tests.helpers import RESTRICTED_USERS, secured_broker, wait_until
 from tests.media import MediaTree
 from tests.processes import Process, RunningBridge
 from tools.localbroker import LocalBroker
@@ -141,3 +141,11 @@ def run_command(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     for process in started:
         if process.popen.poll() is None:
             process.signal(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def restricted_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A broker with logins and the project's ACL, where only RESTRICTED_USERS may log in."""
+    broker = secured_broker(tmp_path_factory.mktemp("secured"), RESTRICTED_USERS)
+    yield broker
+    broker.stop()

@@ -193,20 +193,25 @@ def tmpfs_mounted(path: Path, name: str = "arrsync-share") -> Iterator[Path]:
         subprocess.run(["umount", "--lazy", str(path)], check=True, timeout=10)
 
 
-def secured_broker(folder: Path, users: dict[str, str]) -> LocalBroker:
+def secured_broker(folder: Path, users: dict[str, str], acl: str | None = None) -> LocalBroker:
     """A started Mosquitto as in production: logins required (these users, hashed by the
-    real mosquitto_passwd) and the project's ACL, written for the base topic `arrsync`."""
+    real mosquitto_passwd) and the project's ACL, written for the base topic `arrsync`, or
+    the `acl` given as text."""
     folder.mkdir(parents=True, exist_ok=True)
-    passwd, acl = folder / "passwd", folder / "acl"
-    shutil.copyfile(CONFIG_DIR / "acl", acl)
-    for user, password in users.items():
-        create = [] if passwd.exists() else ["-c"]
-        subprocess.run(["mosquitto_passwd", "-b", *create, str(passwd), user, password],
-                       check=True, capture_output=True, timeout=10)
+    passwd, acl_file = folder / "passwd", folder / "acl"
+    if acl is None:
+        shutil.copyfile(CONFIG_DIR / "acl", acl_file)
+    else:
+        acl_file.write_text(acl)
+    make_password_file(passwd, users)
     passwd.chmod(0o600)
-    broker = LocalBroker(folder / "data", password_file=passwd, acl_file=acl)
+    broker = LocalBroker(folder / "data", password_file=passwd, acl_file=acl_file)
     broker.start()
     return broker
+
+
+# The two users with the fewest rights: the status page's reader and the manual trigger.
+RESTRICTED_USERS = {"viewer": "viewer-Secret-5", "trigger": "trigger-Secret-4"}
 
 
 def make_password_file(path: Path, users: dict[str, str]) -> None:

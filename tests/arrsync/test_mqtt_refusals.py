@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import MqttSettings
-from tests.helpers import secured_broker
+from tests.helpers import RESTRICTED_USERS
 from tools.localbroker import LocalBroker
-
-USERS = {"viewer": "viewer-Secret-5", "trigger": "trigger-Secret-4"}
-
-
-@pytest.fixture(scope="module")
-def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    broker = secured_broker(tmp_path_factory.mktemp("secured"), USERS)
-    yield broker
-    broker.stop()
 
 
 def connect(broker: LocalBroker, user: str, password: str) -> MqttConnection:
@@ -34,10 +24,10 @@ def connect(broker: LocalBroker, user: str, password: str) -> MqttConnection:
 
 
 @pytest.mark.parametrize(("user", "allowed"), [("viewer", False), ("trigger", True)])
-def test_a_publish_the_acl_forbids_is_reported(acl_broker: LocalBroker, user: str,
+def test_a_publish_the_acl_forbids_is_reported(restricted_broker: LocalBroker, user: str,
                                                allowed: bool,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    connection = connect(acl_broker, user, USERS[user])
+    connection = connect(restricted_broker, user, RESTRICTED_USERS[user])
     try:
         assert connection.connection_problem(10) is None
         answered = threading.Event()
@@ -59,15 +49,15 @@ def test_a_publish_the_acl_forbids_is_reported(acl_broker: LocalBroker, user: st
 
 
 def test_a_refused_login_is_told_apart_from_an_unreachable_broker(
-    acl_broker: LocalBroker, tmp_path: Path,
+    restricted_broker: LocalBroker, tmp_path: Path,
 ) -> None:
-    connection = connect(acl_broker, "viewer", "wrong")
+    connection = connect(restricted_broker, "viewer", "wrong")
     try:
         problem = connection.connection_problem(10)
     finally:
         connection.stop()
-    assert problem == (f"the broker at 127.0.0.1:{acl_broker.port} refused the login as user "
-                       "viewer: Not authorized (check mqtt.username and mqtt.password)")
+    assert problem == (f"the broker at 127.0.0.1:{restricted_broker.port} refused the login as "
+                       "user viewer: Not authorized (check mqtt.username and mqtt.password)")
     nobody = LocalBroker(tmp_path / "unused")  # a free port nobody listens on
     connection = MqttConnection(MqttSettings(host="127.0.0.1", port=nobody.port), "test",
                                 announce=False)

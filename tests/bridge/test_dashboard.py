@@ -13,7 +13,7 @@ from arrsync.settings import Settings
 from arrsync.statistics import DayTotal, JobEntry, SyncerStats, Tally
 from arrsync.wire import JobState
 from bridge.dashboard.chart import bar_chart
-from tests.helpers import MqttWatcher, http, make_password_file, mosquitto_pub, wait_until
+from tests.helpers import MqttWatcher, http, mosquitto_pub, secured_broker, wait_until
 from tests.processes import RunningBridge
 from tools.localbroker import LocalBroker
 
@@ -158,13 +158,8 @@ def test_retry_says_when_the_broker_refuses_it(
     tmp_path: Path,
 ) -> None:
     """An ACL without the bridge's right to publish requests: 502 and what to change."""
-    (tmp_path / "acl").write_text("user bridge\ntopic readwrite arrsync/bridge/availability\n")
-    make_password_file(tmp_path / "passwd", {"bridge": "bridge-Secret-1"})
-    (tmp_path / "passwd").chmod(0o600)
-    (tmp_path / "data").mkdir()
-    strict = LocalBroker(tmp_path / "data", password_file=tmp_path / "passwd",
-                         acl_file=tmp_path / "acl")
-    strict.start()
+    strict = secured_broker(tmp_path, {"bridge": "bridge-Secret-1"},
+                            acl="user bridge\ntopic readwrite arrsync/bridge/availability\n")
     try:
         settings = make_settings(strict, mqtt={"username": "bridge",
                                                "password": "bridge-Secret-1",

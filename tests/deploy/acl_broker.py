@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.acl_clients import SUCCESS, Session, code
-from tests.helpers import MqttWatcher, make_password_file
+from tests.helpers import MqttWatcher, secured_broker
 from tools.localbroker import CONFIG_DIR, LocalBroker
 
 ACL_FILE = CONFIG_DIR / "acl"
@@ -63,8 +63,7 @@ def start_broker(folder: Path, make_passwd: Callable[[Path], object]) -> LocalBr
 
 @pytest.fixture(scope="module")
 def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    folder = tmp_path_factory.mktemp("mosquitto-acl")
-    broker = start_broker(folder, lambda path: make_password_file(path, USERS))
+    broker = secured_broker(tmp_path_factory.mktemp("mosquitto-acl"), USERS)
     try:
         yield broker
     finally:

@@ -1,5 +1,5 @@
 """Shared by the mirror tests: the bridge and a syncer with per-mapping policies, posting an
-arr's webhook, and the arrs' upgrade payloads.
+arr's webhook, and the arrs' upgrade and rename payloads.
 
 A test module uses the `stack` fixture by importing it under its own name
 (`from tests.syncer.mirror_stack import stack as stack`): pytest finds fixtures by name in
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,3 +51,12 @@ def upgrade(app: str) -> tuple[dict[str, Any], str, str]:
     payload = fixture(app, "download-upgrade")
     new = payload["movieFile" if app == "radarr" else "episodeFile"]["path"]
     return payload, new, payload["deletedFiles"][0]["path"]
+
+
+def radarr_rename(media: MediaTree) -> tuple[dict[str, Any], dict[str, str], Path]:
+    """Radarr's rename, with the film under its new name at the source and its copy under
+    the old name at the destination; returns (payload, the renamed file, the copy)."""
+    payload = fixture("radarr", "rename")
+    renamed = payload["renamedMovieFiles"][0]
+    media.put(renamed["path"], b"film")
+    return payload, renamed, media.put_dest(renamed["previousPath"], b"film")

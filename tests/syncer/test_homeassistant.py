@@ -20,9 +20,9 @@ from tests.arr_standin import StandInArr
 from tests.helpers import (
     MqttWatcher,
     Received,
-    make_password_file,
     mosquitto_pub,
     publish_import,
+    secured_broker,
     wait_until,
 )
 from tests.media import MediaTree, syncer_settings
@@ -240,13 +240,7 @@ def test_a_broker_that_refuses_the_configs_gets_one_clear_warning(
     """The project's ACL without the syncer's discovery rights, as an older one would be."""
     acl = "\n".join(line for line in (CONFIG_DIR / "acl").read_text().splitlines()
                     if not line.startswith("topic readwrite homeassistant/+/"))
-    (tmp_path / "acl").write_text(acl + "\n")
-    make_password_file(tmp_path / "passwd", {"syncer": "syncer-Secret-2"})
-    (tmp_path / "passwd").chmod(0o600)
-    (tmp_path / "data").mkdir()
-    strict = LocalBroker(tmp_path / "data", password_file=tmp_path / "passwd",
-                         acl_file=tmp_path / "acl")
-    strict.start()
+    strict = secured_broker(tmp_path, {"syncer": "syncer-Secret-2"}, acl=acl + "\n")
     try:
         mqtt = settings.mqtt.model_copy(update={
             "port": strict.port, "username": "syncer", "base_topic": "arrsync",

@@ -4,26 +4,16 @@ words, a retry that cannot be, imports that are not synced."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from tests.helpers import MqttWatcher, mosquitto_pub, publish_import, secured_broker, wait_until
+from tests.helpers import RESTRICTED_USERS, MqttWatcher, mosquitto_pub, publish_import, wait_until
 from tests.media import MediaTree
 from tests.processes import Process
 from tools.localbroker import LocalBroker
 
 RunCommand = Callable[..., Process]
 WriteConfig = Callable[..., Path]
-USERS = {"viewer": "viewer-Secret-5", "trigger": "trigger-Secret-4"}
-
-
-@pytest.fixture(scope="module")
-def acl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    broker = secured_broker(tmp_path_factory.mktemp("secured"), USERS)
-    yield broker
-    broker.stop()
 
 
 def as_user(user: str, password: str) -> dict[str, str]:
@@ -31,10 +21,10 @@ def as_user(user: str, password: str) -> dict[str, str]:
 
 
 def test_trigger_as_a_user_without_the_right_says_the_broker_refused(
-    acl_broker: LocalBroker, write_config: WriteConfig, run_command: RunCommand,
+    restricted_broker: LocalBroker, write_config: WriteConfig, run_command: RunCommand,
     media: MediaTree,
 ) -> None:
-    config = write_config(acl_broker, mqtt=as_user("viewer", USERS["viewer"]),
+    config = write_config(restricted_broker, mqtt=as_user("viewer", RESTRICTED_USERS["viewer"]),
                           syncer={"mappings": media.mappings})
     trigger = run_command("arrsync-syncer", config, "trigger", "/movies/Dune (2021)",
                           "--timeout", "600")
@@ -47,13 +37,13 @@ def test_trigger_as_a_user_without_the_right_says_the_broker_refused(
 
 
 def test_wrong_credentials_say_the_broker_refused_the_login(
-    acl_broker: LocalBroker, write_config: WriteConfig, run_command: RunCommand,
+    restricted_broker: LocalBroker, write_config: WriteConfig, run_command: RunCommand,
     media: MediaTree,
 ) -> None:
-    config = write_config(acl_broker, mqtt=as_user("trigger", "not-the-password"),
+    config = write_config(restricted_broker, mqtt=as_user("trigger", "not-the-password"),
                           syncer={"mappings": media.mappings})
-    refused = (f"the broker at 127.0.0.1:{acl_broker.port} refused the login as user trigger: "
-               "Not authorized (check mqtt.username and mqtt.password)")
+    refused = (f"the broker at 127.0.0.1:{restricted_broker.port} refused the login as user "
+               "trigger: Not authorized (check mqtt.username and mqtt.password)")
     trigger = run_command("arrsync-syncer", config, "trigger", "/movies/x", "--timeout", "600")
     assert trigger.wait(60) == 2
     assert trigger.output().strip() == refused

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.helpers import MqttWatcher, http
 from tests.media import MediaTree, fixture
-from tests.syncer.mirror_stack import Stack, post, upgrade
+from tests.syncer.mirror_stack import Stack, post, radarr_rename, upgrade
 from tests.syncer.mirror_stack import stack as stack  # fixture
 from tools.localbroker import LocalBroker
 
@@ -63,10 +63,7 @@ def test_sonarr_rename_renames_what_is_there_and_copies_what_never_was(
 def test_rename_onto_a_name_that_is_taken_leaves_both_and_says_so(
     stack: Stack, broker: LocalBroker, media: MediaTree, base_topic: str,
 ) -> None:
-    payload = fixture("radarr", "rename")
-    renamed = payload["renamedMovieFiles"][0]
-    media.put(renamed["path"], b"film")
-    old = media.put_dest(renamed["previousPath"], b"film")
+    payload, renamed, old = radarr_rename(media)
     taken = media.put_dest(renamed["path"], b"something else")
     bridge = stack()
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
@@ -79,10 +76,7 @@ def test_rename_onto_a_name_that_is_taken_leaves_both_and_says_so(
 def test_rename_with_on_rename_keep_does_nothing(
     stack: Stack, broker: LocalBroker, media: MediaTree, base_topic: str,
 ) -> None:
-    payload = fixture("radarr", "rename")
-    renamed = payload["renamedMovieFiles"][0]
-    media.put(renamed["path"], b"film")
-    old = media.put_dest(renamed["previousPath"], b"film")
+    payload, renamed, old = radarr_rename(media)
     bridge = stack({"on_rename": "keep"})
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         post(bridge, "radarr", payload)
@@ -96,10 +90,7 @@ def test_rename_with_on_rename_keep_does_nothing(
 def test_dry_run_rename_and_upgrade_report_and_change_nothing(
     stack: Stack, broker: LocalBroker, media: MediaTree, base_topic: str,
 ) -> None:
-    rename = fixture("radarr", "rename")
-    renamed = rename["renamedMovieFiles"][0]
-    media.put(renamed["path"], b"film")
-    old = media.put_dest(renamed["previousPath"], b"film")
+    rename, renamed, old = radarr_rename(media)
     payload, new, replaced = upgrade("sonarr")
     media.put(new, b"bluray")
     replaced_copy = media.put_dest(replaced, b"hdtv")
@@ -120,10 +111,7 @@ def test_dry_run_rename_and_upgrade_report_and_change_nothing(
 def test_a_rename_half_done_by_a_crash_is_finished_with_one_name(
     stack: Stack, broker: LocalBroker, media: MediaTree, base_topic: str,
 ) -> None:
-    payload = fixture("radarr", "rename")
-    renamed = payload["renamedMovieFiles"][0]
-    media.put(renamed["path"], b"film")
-    old = media.put_dest(renamed["previousPath"], b"film")
+    payload, renamed, old = radarr_rename(media)
     new = media.dest_of(renamed["path"])
     os.link(old, new)  # the state a crash between link(2) and unlink(2) leaves
     bridge = stack()
