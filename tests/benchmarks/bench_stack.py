@@ -84,7 +84,7 @@ def latency(stack: Stack, hooks: Webhooks, movies: Mapping, root: Path, samples:
                       "arrsync_p90_ms": round(sorted(ours)[int(0.9 * len(ours))] * 1000, 2)})
 
 
-def cpu_per_webhook(stack: Stack) -> dict[str, float]:
+def cpu_so_far(stack: Stack) -> dict[str, float]:
     """CPU seconds used so far by the bridge and the syncer, to be differenced."""
     return {name: cpu_seconds(stack.pid(name)) for name in ("bridge", "syncer")}
 
@@ -103,9 +103,9 @@ def bridge_rate(stack: Stack, floor: Figure) -> Figure:
     bridge is measured without the syncer's copies competing for the cores."""
     log(f"rate: {BURST} Grab webhooks from {CLIENTS} clients (nothing to copy)")
     grab = (FIXTURE.parent / "grab.json").read_bytes()
-    cpu_before = cpu_per_webhook(stack)
+    cpu_before = cpu_so_far(stack)
     began, last, statuses = post_burst(stack.port, [grab] * BURST, CLIENTS)
-    cpu = cpu_detail(cpu_before, cpu_per_webhook(stack), BURST,
+    cpu = cpu_detail(cpu_before, cpu_so_far(stack), BURST,
                      floor.detail["floor_app_cpu_ms"])
     if any(status not in (200, 202) for status in statuses):
         raise RuntimeError("the bridge refused Grab webhooks")
@@ -124,9 +124,9 @@ def burst(stack: Stack, hooks: Webhooks, movies: Mapping, root: Path
         write_file(movies.source_of(relative), SMALL, block=n.to_bytes(4, "big") + block[4:])
     bodies = [hooks.body(f"{movies.arr_path}/{r}") for r in relatives]
     dests = [movies.dest_of(r) for r in relatives]
-    cpu_before = cpu_per_webhook(stack)
+    cpu_before = cpu_so_far(stack)
     began, last, statuses = post_burst(stack.port, bodies, CLIENTS)
-    cpu_after = cpu_per_webhook(stack)
+    cpu_after = cpu_so_far(stack)
     all_there = wait_all(dests, SMALL, 300, lambda: 0.001)
     refused = [s for s in statuses if s not in (200, 202)]
     intact = sum(digest(movies.source_of(r)) == digest(movies.dest_of(r)) for r in relatives)

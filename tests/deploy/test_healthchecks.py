@@ -93,8 +93,8 @@ def test_broker_connection_healthcheck(name: str) -> None:
 
 
 def test_mosquitto_healthcheck_logs_in(broker_folder: Path) -> None:
-    if not (shutil.which("mosquitto_passwd") and shutil.which("mosquitto_sub")):
-        pytest.skip("mosquitto and mosquitto-clients are not installed")
+    assert shutil.which("mosquitto_passwd") and shutil.which("mosquitto_sub"), \
+        "mosquitto and mosquitto-clients are missing: `make test` installs them"
     user = environment(service("mosquitto"))["MQTT_HEALTHCHECK_USER"]
     passwd, acl, data = broker_folder / "passwd", broker_folder / "acl", broker_folder / "data"
     subprocess.run(
