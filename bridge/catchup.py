@@ -53,8 +53,13 @@ class CatchUp:
         self.ledger = ledger
         self.clock = clock
         self._client = client
-        # Guards rounds, _poked and _stopping (the loop's wake-up); nothing slow runs under it.
+        # Guards rounds, _poked, _stopping (the loop's wake-up) and _received; nothing slow
+        # runs under it.
         self._cond = threading.Condition()
+        # Files of imports that came by webhook, not yet written to the ledger: the ledger
+        # shares the spool's file, so a write from the HTTP thread would queue behind the
+        # spool's commits; the catch-up thread writes them before it reads.
+        self._received: dict[str, float] = {}
         self.rounds = 0  # completed reads of every arr, for /health and tests
         self._reading = False
         self._poked = False
@@ -73,6 +78,7 @@ class CatchUp:
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout=5)  # a read in progress ends at its HTTP timeout
+        self._note_received()
         self.ledger.close()
 
     def poll_now(self) -> int:
@@ -84,11 +90,25 @@ class CatchUp:
             return self.rounds + (2 if self._reading else 1)
 
     def remember_webhook(self, paths: list[str]) -> None:
-        """On an HTTP thread, after an import's webhook was accepted."""
+        """On an HTTP thread, after an import's webhook was accepted: noted in memory."""
+        now = self.clock()
+        with self._cond:
+            self._received.update((path, now) for path in paths)
+
+    def _note_received(self) -> None:
+        """Write the files that came by webhook to the ledger (lost in a crash: a replay of
+        one later costs a skipped job, nothing more)."""
+        with self._cond:
+            noted, self._received = self._received, {}
         try:
-            self.ledger.received(paths, self.clock())
-        except sqlite3.Error as exc:  # a replay of it later costs a skipped job, nothing more
-            log.warning("catch-up could not note an import that came by webhook: %s", exc)
+            self.ledger.received(noted.items())
+        except sqlite3.Error as exc:
+            log.warning("catch-up could not note the imports that came by webhook: %s", exc)
+
+    def _came_by_webhook(self, path: str, since: float) -> bool:
+        with self._cond:
+            noted = self._received.get(path)
+        return (noted is not None and noted >= since) or self.ledger.received_since(path, since)
 
     # -- the loop ---------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -107,6 +127,7 @@ class CatchUp:
                     return
 
     def read_all(self) -> None:
+        self._note_received()
         for arr in self.arrs:
             with self._cond:
                 if self._stopping:
@@ -164,7 +185,7 @@ class CatchUp:
         """Publish one file's import unless a webhook brought it; then note it handled."""
         path = group[0].imported_path
         earliest = min(r.date.timestamp() for r in group)
-        came = self.ledger.received_since(path, earliest - WEBHOOK_SLACK_S)
+        came = self._came_by_webhook(path, earliest - WEBHOOK_SLACK_S)
         if came:
             log.debug("catch-up: %s of %s came by webhook", path, arr.name)
         else:

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from arrsync.sqlitefile import transaction
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS catch_up_cursor (
     arr   TEXT PRIMARY KEY,
@@ -72,31 +74,26 @@ class CatchUpLedger:
     def handled(self, arr: str, records: Iterable[tuple[int, float]], path: str,
                 now: float) -> None:
         """History records (id, date) are dealt with; their file counts as received."""
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self._lock, transaction(self._db):
             self._db.executemany("INSERT OR IGNORE INTO catch_up_seen (arr, id, date) "
                                  "VALUES (?, ?, ?)", [(arr, i, d) for i, d in records])
             self._db.execute("INSERT OR REPLACE INTO imports_received (path, at) VALUES (?, ?)",
                              (path, now))
-            self._db.execute("COMMIT")
 
     def advance(self, arr: str, since: float, keep_seen_after: float) -> None:
         """Move the cursor forward; forget handled ids older than the re-read overlap."""
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self._lock, transaction(self._db):
             self._db.execute("UPDATE catch_up_cursor SET since = max(since, ?) WHERE arr = ?",
                              (since, arr))
             self._db.execute("DELETE FROM catch_up_seen WHERE arr = ? AND date < ?",
                              (arr, keep_seen_after))
-            self._db.execute("COMMIT")
 
     # -- files that came by webhook ---------------------------------------------------------------
-    def received(self, paths: Iterable[str], now: float) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
+    def received(self, imports: Iterable[tuple[str, float]]) -> None:
+        """Files (path, when) whose import came by webhook."""
+        with self._lock, transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO imports_received (path, at) "
-                                 "VALUES (?, ?)", [(p, now) for p in paths])
-            self._db.execute("COMMIT")
+                                 "VALUES (?, ?)", imports)
 
     def received_since(self, path: str, since: float) -> bool:
         """Did an import of `path` arrive (or was it replayed) at `since` or later?"""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from arrsync.sqlitefile import transaction
 from arrsync.statistics import (
     DURATION_BUCKETS,
     HISTORY_DAYS,
@@ -88,15 +89,9 @@ class History:
                              (mapping, f"duration_le_{bucket_of(status.duration_s)}", 1)]
         if not adds:
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(_ADD, adds)
-                self._db.executemany(_LATEST, latest)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
+            self._db.executemany(_ADD, adds)
+            self._db.executemany(_LATEST, latest)
 
     def totals(self) -> dict[str, MappingTotals]:
         with self._lock:

@@ -9,7 +9,6 @@ Reads have their own connection and never wait behind a commit.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import threading
@@ -146,34 +145,24 @@ class JobStore:
         before (its jobs are not written). All or nothing: on an error nothing is stored."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
         stored: list[bool] = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for event_id, jobs in entries:
-                    if event_id is not None and not self._db.execute(
-                        "INSERT OR IGNORE INTO events (id, at) VALUES (?, ?)", (event_id, now)
-                    ).rowcount:
-                        stored.append(False)
-                        continue
-                    self._db.executemany(
-                        f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-                        [_row(job) for job in jobs],
-                    )
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO claims (mapping, path, job) VALUES (?, ?, ?)",
-                        [(job.mapping, path, job.id) for job in jobs if job.mapping
-                         for path in job.paths],
-                    )
-                    stored.append(True)
-                self._db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):  # keep the error that matters
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
+            for event_id, jobs in entries:
+                if event_id is not None and not self._db.execute(
+                    "INSERT OR IGNORE INTO events (id, at) VALUES (?, ?)", (event_id, now)
+                ).rowcount:
+                    stored.append(False)
+                    continue
+                self._db.executemany(
+                    f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                    [_row(job) for job in jobs],
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO claims (mapping, path, job) VALUES (?, ?, ?)",
+                    [(job.mapping, path, job.id) for job in jobs if job.mapping
+                     for path in job.paths],
+                )
+                stored.append(True)
         return stored
-
-    def save(self, job: Job) -> None:
-        self.save_many([job])
 
     def save_many(self, jobs: Sequence[Job]) -> None:
         """Save the jobs' current fields in one transaction."""
@@ -187,7 +176,7 @@ class JobStore:
         """Jobs a crash (or a store that failed mid-attempt) left running go back to the
         queue, except those in `keep` (still running); the lost attempt is not counted."""
         kept = set(keep)
-        with self._lock:
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
             rows = [row for row in self._db.execute("SELECT * FROM jobs WHERE state = ?",
                                                     (JobState.STARTED.value,)).fetchall()
                     if row["id"] not in kept]
@@ -205,7 +194,7 @@ class JobStore:
 
     def prune(self, finished_before: float) -> int:
         states = [s.value for s in FINISHED]
-        with self._lock:
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
             self._db.execute(
                 "DELETE FROM claims WHERE job IN (SELECT id FROM jobs WHERE updated_at < ? "
                 "AND state IN (?, ?, ?))", (finished_before, *states))

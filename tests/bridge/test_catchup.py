@@ -212,8 +212,8 @@ def test_a_webhook_long_before_the_record_does_not_hide_it(
     assert catch_up is not None
     upgraded = radarr.add_movie("Heat", 1995, "/movies/Heat (1995)/Heat.mkv", 7)
     fresh = radarr.add_movie("Ran", 1985, "/movies/Ran (1985)/Ran.mkv", 8)
-    catch_up.ledger.received(["/movies/Heat (1995)/Heat.mkv"], time.time() - 3600)
-    catch_up.ledger.received(["/movies/Ran (1985)/Ran.mkv"], time.time())
+    catch_up.ledger.received([("/movies/Heat (1995)/Heat.mkv", time.time() - 3600),
+                              ("/movies/Ran (1985)/Ran.mkv", time.time())])
     with MqttWatcher(broker.port, [f"{base_topic}/events/#"]) as watcher:
         radarr.record_movie_import(upgraded)
         radarr.record_movie_import(fresh)
