@@ -69,7 +69,6 @@ class ArrClient:
     def __init__(self, arr: ArrInstance, *, timeout: httpx.Timeout | float = TIMEOUT) -> None:
         self.arr = arr
         key = arr.api_key.get_secret_value() if arr.api_key else ""
-        self._timeout = timeout
         self._http = httpx.Client(
             base_url=arr.url + API, timeout=timeout, follow_redirects=False,
             headers={"X-Api-Key": key, "Accept": "application/json"},
@@ -200,7 +199,8 @@ def _check_status(arr: ArrInstance, path: str, response: httpx.Response) -> None
 def _message(response: httpx.Response) -> str:
     """The arr's own error message (ErrorModel.message), short, if it sent one."""
     try:
-        message = response.json().get("message") or response.json().get("title")
+        body = response.json()
+        message = body.get("message") or body.get("title")
     except (ValueError, AttributeError):
         return ""
     return f": {str(message)[:200]}" if message else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from arrsync.limits import clip
 from arrsync.wire import JobAction, JobState, JobStatus
 
 RECENT_JOBS = 20
@@ -42,12 +43,10 @@ class JobEntry(BaseModel):
     @classmethod
     def from_status(cls, status: JobStatus, max_error: int = 500) -> JobEntry:
         """The entry a job status message makes; a long error is cut to `max_error`."""
-        error = status.error
-        if error and len(error) > max_error:
-            error = error[:max_error - 1] + "…"
         return cls(job=status.job, state=status.state, action=status.action,
                    title=status.title, app=status.app,
-                   mapping=status.mapping, error=error, held=status.held, bytes=status.bytes,
+                   mapping=status.mapping, error=clip(status.error, max_error),
+                   held=status.held, bytes=status.bytes,
                    files=status.files, attempt=status.attempt, max_attempts=status.max_attempts,
                    duration_s=status.duration_s, at=status.at, percent=status.percent,
                    bytes_per_s=status.bytes_per_s, eta_s=status.eta_s)

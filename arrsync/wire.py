@@ -20,8 +20,14 @@ from arrsync.wirejson import parse_json
 MAX_EVENT_TYPE = 100  # arr event types are short words; the type is also a topic level
 
 
+def iso_utc(timestamp: float) -> str:
+    """A moment as ISO 8601 UTC with milliseconds, the one time format on the wire."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now_iso() -> str:
-    """Now as ISO 8601 UTC with milliseconds, the one time format on the wire."""
+    """Now in the wire's time format."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

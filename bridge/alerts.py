@@ -33,6 +33,8 @@ class AlertOutbox:
         """Publish what waits; call while connected (the sender does, at each round)."""
         with self._lock:
             waiting, self._waiting = self._waiting, []
+        if not waiting:
+            return
         topic = self._mqtt.topics.alert("bridge")
         for alert in waiting:
             self._mqtt.publish(topic, alert.model_dump_json())

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from arrsync.limits import packet_bytes, quote
 from arrsync.settings import Settings
 from arrsync.topics import APPS, Topics
-from arrsync.wirejson import WireError, parse_json
+from arrsync.wirejson import WireError, describe, parse_json
 from bridge.arr import ArrPayload
 from bridge.auth import BasicAuth
 from bridge.dashboard import StatusBoard, register_dashboard
@@ -60,12 +60,8 @@ def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
     try:
         return ArrPayload.model_validate(data), text
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)[:5]
-        )
-        raise BadRequest(f"not a valid {quote(data['eventType'], 40)} webhook: {problems}") \
-            from None
+        raise BadRequest(f"not a valid {quote(data['eventType'], 40)} webhook: "
+                         f"{describe(exc, 5)}") from None
     except RecursionError:
         raise BadRequest("body is nested too deeply") from None
 

@@ -140,7 +140,7 @@ class Intake:
             except queue.Empty:
                 break
             if more is None or self._alone(more):
-                self._next = more if more is not None else None
+                self._next = more
                 if more is None:
                     self._inbox.put(None)
                 break

@@ -87,5 +87,3 @@ class Schedule:
     def taken_ids(self) -> list[str]:
         return list(self._taken)
 
-    def waiting(self) -> int:
-        return len(self._waiting)

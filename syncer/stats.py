@@ -13,11 +13,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from arrsync.limits import clip
 from arrsync.mqtt import MqttConnection
 from arrsync.statistics import RECENT_JOBS, JobEntry, SyncerStats
-from arrsync.wire import JobState, JobStatus, utc_now_iso
+from arrsync.wire import JobState, JobStatus, iso_utc, utc_now_iso
 from syncer.history import History, history_start, periods
 from syncer.jobs import Job
 from syncer.store import JobStore
@@ -30,23 +30,14 @@ MAX_ERROR_CHARS = 500
 RUNNING = (JobState.STARTED, JobState.PROGRESS)
 
 
-def _iso(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _short(error: str | None) -> str | None:
-    return error if error is None or len(error) <= MAX_ERROR_CHARS else \
-        error[:MAX_ERROR_CHARS - 1] + "…"
-
-
 def entry_of_job(job: Job) -> JobEntry:
     return JobEntry(job=job.id, state=job.state, action=job.action, title=job.title,
                     app=job.app,
-                    mapping=job.mapping or None, error=_short(job.error), held=job.held,
+                    mapping=job.mapping or None, error=clip(job.error, MAX_ERROR_CHARS),
+                    held=job.held,
                     bytes=job.bytes, files=job.files, attempt=job.attempt,
                     max_attempts=job.max_attempts, duration_s=job.duration_s,
-                    at=_iso(job.updated_at))
+                    at=iso_utc(job.updated_at))
 
 
 class StatsPublisher:
