@@ -45,8 +45,8 @@ class DeadLetters:
         return bool(moved)
 
     def count(self) -> int:
-        with self._spool.locked() as db:
-            return int(db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+        with self._spool.reading() as reader:
+            return int(reader.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
 
     def resend(self) -> int:
         """Queue every dead letter again, behind the events already waiting."""

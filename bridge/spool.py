@@ -76,6 +76,12 @@ class Spool:
         with self._lock:
             yield self._db
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The reader connection: sees the last commit, never waits behind one's fsync."""
+        with self._read_lock:
+            yield self._reader
+
     def add(self, event: SpooledEvent) -> None:
         """Return once the event is committed; sqlite3.Error if it cannot be (IntegrityError:
         an event with its id is spooled already)."""
@@ -138,16 +144,16 @@ class Spool:
 
     def after(self, seq: int, limit: int) -> list[tuple[int, SpooledEvent]]:
         """Up to `limit` events that came after sequence number `seq`, oldest first."""
-        with self._read_lock:
-            rows = self._reader.execute(
+        with self.reading() as reader:
+            rows = reader.execute(
                 "SELECT seq, id, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
             ).fetchall()
         return [(row[0], SpooledEvent(*row[1:])) for row in rows]
 
     def count(self) -> int:
-        with self._read_lock:
-            return self._reader.execute("SELECT count(*) FROM events").fetchone()[0]
+        with self.reading() as reader:
+            return int(reader.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def close(self) -> None:
         with self._lock, self._read_lock:
