@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import posixpath
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from syncer.guard import DestinationGuard
 from syncer.jobs import Job
 from syncer.mapping import PathMapper, PathRefused
 from syncer.plan import Refusal, drop_claimed
+from syncer.requests import BadRequest, new_request_id, request_id_of
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,11 @@ def replace_request(payload: bytes, mapper: PathMapper,
     data = _json_object(payload)
     if data is None or "replace" not in data:
         return None
-    given_id, path, title = data.get("id"), data["replace"], data.get("title")
-    request_id = given_id if isinstance(given_id, str) else f"req-{uuid.uuid4().hex[:12]}"
+    path, title = data["replace"], data.get("title")
+    try:
+        request_id = request_id_of(data)
+    except BadRequest as exc:
+        return new_request_id(), Refusal(str(path)[:200], str(exc))
     if not isinstance(path, str):
         return request_id, Refusal(str(path)[:200], '"replace" must be a path (a string)')
     try:

@@ -5,6 +5,7 @@ small, and it is read with the wire's own JSON parser and limits."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from arrsync.wirejson import WireError, parse_json
 
@@ -16,6 +17,18 @@ class BadRequest(Exception):
 
 
 JOB_VERBS = ("retry", "dismiss")  # {"retry": JOB}: run again or release; {"dismiss": JOB}
+
+
+def request_id_of(data: dict[str, Any]) -> str:
+    """A JSON request's "id", or a new one; BadRequest if it is too long to echo back."""
+    given = data.get("id") if isinstance(data.get("id"), str) else None
+    if given and len(given) > MAX_REQUEST_ID:
+        raise BadRequest(f'the request "id" is longer than {MAX_REQUEST_ID} characters')
+    return given or new_request_id()
+
+
+def new_request_id() -> str:
+    return f"req-{uuid.uuid4().hex[:12]}"
 
 
 def parse_request(payload: bytes) -> tuple[str, str | None, tuple[str, str] | None]:
@@ -31,10 +44,7 @@ def parse_request(payload: bytes) -> tuple[str, str | None, tuple[str, str] | No
             raise BadRequest(f"the request {exc}") from None
         if not isinstance(data, dict):
             raise BadRequest("a JSON request must be an object")
-        request_id = data.get("id") if isinstance(data.get("id"), str) else None
-        if request_id and len(request_id) > MAX_REQUEST_ID:
-            raise BadRequest(f'the request "id" is longer than {MAX_REQUEST_ID} characters')
-        request_id = request_id or f"req-{uuid.uuid4().hex[:12]}"
+        request_id = request_id_of(data)
         for verb in JOB_VERBS:
             if isinstance(data.get(verb), str):
                 return request_id, None, (verb, data[verb])
@@ -45,4 +55,4 @@ def parse_request(payload: bytes) -> tuple[str, str | None, tuple[str, str] | No
     path = text.strip("\r\n")
     if not path.strip():
         raise BadRequest("the request is empty; send a path")
-    return f"req-{uuid.uuid4().hex[:12]}", path, None
+    return new_request_id(), path, None

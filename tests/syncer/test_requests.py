@@ -42,7 +42,7 @@ def publish_file(port: int, topic: str, payload: Path, *, retain: bool = False) 
                     "-f", str(payload), *(["-r"] if retain else [])], check=True, timeout=30)
 
 
-@pytest.mark.parametrize("shape", ["text", "json-path", "json-id"])
+@pytest.mark.parametrize("shape", ["text", "json-path", "json-id", "replace-id"])
 def test_a_megabyte_request_gets_one_small_refusal_and_no_reconnect(
     shape: str, settings: Settings, start_syncer: Start, broker: LocalBroker,
     media: MediaTree, base_topic: str, tmp_path: Path,
@@ -50,7 +50,8 @@ def test_a_megabyte_request_gets_one_small_refusal_and_no_reconnect(
     huge = "x" * 1_900_000
     payload = tmp_path / "request"
     payload.write_text({"text": huge, "json-path": json.dumps({"path": huge}),
-                        "json-id": json.dumps({"path": "/movies/X", "id": huge})}[shape])
+                        "json-id": json.dumps({"path": "/movies/X", "id": huge}),
+                        "replace-id": json.dumps({"replace": "/movies/X", "id": huge})}[shape])
     syncer = start_syncer(settings)
     media.put("/movies/After/after.mkv")
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
