@@ -116,6 +116,12 @@ def plan_run(jobs: list[Job], mapping: Mapping, settings: SyncerSettings,
     return inside, verdicts
 
 
+def past_bounds(jobs: list[Job], members: list[Member], verdicts: list[Verdict]) -> list[Job]:
+    """The jobs `plan_run` left for a later run: neither copied now nor settled."""
+    planned = {one.job.id for one in members} | {verdict.job.id for verdict in verdicts}
+    return [job for job in jobs if job.id not in planned]
+
+
 def _reserve(members: list[Member], mapping: Mapping, space: SpaceLedger
              ) -> tuple[list[Member], list[Verdict]]:
     """Reserve each member's bytes in order; the first that does not fit waits for the

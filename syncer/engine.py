@@ -82,10 +82,6 @@ class Engine(JobTransitions):
                     self._gates[job.id] = gate
             self._lock.notify_all()
 
-    def wake(self) -> None:
-        """Look at the store again: jobs stored by someone else go to the workers too."""
-        self.submit(self.store.active())
-
     def running_count(self) -> int:
         with self._lock:
             return self.schedule.taken()
@@ -211,9 +207,14 @@ class Engine(JobTransitions):
             self._run_action(jobs[0], mapping)
             return
         members, verdicts = batch.plan_run(jobs, mapping, self.settings, self.space)
+        if left := batch.past_bounds(jobs, members, verdicts):  # to another worker, now
+            jobs[:] = [job for job in jobs if job not in left]  # in place: what this run has
+            with self._lock:
+                self.schedule.give_back(left)
+                self._lock.notify_all()
         if members:
             verdicts += self._copy(mapping, members)
-        self._conclude(verdicts)  # jobs past the bounds are given back untouched
+        self._conclude(verdicts)
 
     def _copy(self, mapping: Mapping, members: list[Member]) -> list[Verdict]:
         split = batch.ProgressSplit(members, self._report_progress)
@@ -243,9 +244,8 @@ class Engine(JobTransitions):
                 verdict = Verdict(job, hold=str(exc))
             except AttemptFailed as exc:
                 verdict = Verdict(job, failure=exc)
-            except SourceRefused as exc:  # from the action's file list: it will never do
-                if job.state is not JobState.STARTED:
-                    job.attempt += 1  # refused while listing, before the attempt was counted
+            except SourceRefused as exc:  # listing its files, before its attempt began
+                job.attempt += 1
                 verdict = Verdict(job, failure=AttemptFailed(Decision.GIVE_UP, str(exc)))
             except Interrupted:
                 verdict = Verdict(job, interrupted=True)

@@ -199,3 +199,23 @@ def test_a_batch_the_store_cannot_take_waits_and_then_goes_through_once(
         f"waits-{n}" for n in range(3)]
     for path in paths:
         assert media.dest_of(path).read_bytes() == media.source_of(path).read_bytes()
+
+
+def test_jobs_past_a_runs_bounds_go_to_another_worker_at_once(
+    make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
+    base_topic: str, start_syncer: Start,
+) -> None:
+    """One worker takes both due jobs, but its run may hold only one (batch_max_bytes): the
+    other starts on the second worker while the first copy still runs (about 2 s each)."""
+    settings = syncer_settings(make_settings, broker, media, base_topic, workers=2,
+                               batch_max_bytes=3_000_000, rsync_extra_args=["--bwlimit=1m"])
+    paths = [f"/movies/Big {n} (2003)/Big {n}.mkv" for n in range(2)]
+    for path in paths:
+        media.put(path, size=2_000_000)
+    ids = store_jobs(settings, media, paths)
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        start_syncer(settings)
+        watcher.wait_for("/succeeded", count=2, timeout=30)
+    states = [(m.topic.rsplit("/", 1)[1], m.json()["job"]) for m in watcher.messages
+              if m.topic.rsplit("/", 1)[1] in ("started", "succeeded")]
+    assert {job for state, job in states[:2] if state == "started"} == set(ids), states

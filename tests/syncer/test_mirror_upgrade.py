@@ -143,7 +143,7 @@ def test_a_replace_job_for_an_out_of_date_copy_puts_the_source_in_its_place(
     assert job is not None
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         syncer.store.add(None, [job], time.time())
-        syncer.engine.wake()
+        syncer.engine.submit(syncer.store.active())  # stored by someone else
         done = watcher.wait_for("/sync/succeeded")[0].json()
     assert (done["action"], done["trigger"]) == ("replace", "audit-1")
     assert media.dest_of(movie).read_bytes() == b"the arr's file"
