@@ -93,7 +93,7 @@ def run_audit(settings: Settings, names: tuple[str, ...], *, fix: bool,
         return UNREADABLE
     terminal = sys.stderr.isatty() if terminal is None else terminal
     mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
-    guard = DestinationGuard(settings.syncer.free_space_margin)
+    guard = DestinationGuard()
     mqtt = MqttConnection(settings.mqtt, "audit", announce=False)
     mqtt.start()
     try:

@@ -101,7 +101,7 @@ def replace_request(payload: bytes, mapper: PathMapper,
 class AuditRunner:
     def __init__(self, settings: Settings, mqtt: MqttConnection) -> None:
         self.mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
-        self.guard = DestinationGuard(settings.syncer.free_space_margin)
+        self.guard = DestinationGuard()
         self.mqtt = mqtt
         self._lock = threading.Lock()  # guards _running only
         self._running = False

@@ -41,7 +41,7 @@ def check(settings: Settings, config_file: str | None) -> int:
     if overrides:
         print(f"overridden from the environment: {', '.join(overrides)}")
     print(f"mappings ({len(settings.syncer.mappings)}):")
-    guard = DestinationGuard(settings.syncer.free_space_margin)
+    guard = DestinationGuard()
     for mapping in settings.syncer.mappings:
         print(f"- {mapping.name}: {mapping.arr_path} -> {mapping.source} -> {mapping.dest}")
         try:

@@ -45,10 +45,10 @@ class Engine(JobTransitions):
         self.reporter = reporter
         self.health = health
         self.clock = clock
-        self.guard = DestinationGuard(settings.free_space_margin)
+        self.guard = DestinationGuard()
         self.space = SpaceLedger(settings.free_space_margin)
         self.mappings: dict[str, Mapping] = {m.name: m for m in settings.mappings}
-        self.mirror = MirrorActions(settings, store, self.guard, self, clock)
+        self.mirror = MirrorActions(settings, store, self.space, self, clock)
         self.rsync = resolve(settings.rsync_path)  # once, not at every spawn
         death_signal_prefix()  # checked (and warned about) now, not at the first copy
         self.commands = {m.name: build_command(self.rsync, m.source, m.dest,

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from arrsync.settings import Mapping
-from arrsync.units import human_size, is_within
+from arrsync.units import is_within
 from syncer.errors import DestinationNotReady
 
 MOUNTINFO = "/proc/self/mountinfo"
@@ -82,9 +82,6 @@ def mount_of(path: str, mountinfo: str = MOUNTINFO) -> Mount:
 
 
 class DestinationGuard:
-    def __init__(self, free_space_margin: int) -> None:
-        self.margin = free_space_margin
-
     def check(self, mapping: Mapping) -> None:
         """Raise DestinationNotReady with the reason if the mapping cannot be copied into."""
         self.check_source(mapping)
@@ -116,12 +113,3 @@ class DestinationGuard:
                     f"anchor file {anchor} is missing in {mapping.dest}; is the share mounted?")
         if not os.access(mapping.dest, os.W_OK | os.X_OK):
             raise DestinationNotReady(f"destination root {mapping.dest} is not writable")
-
-    def check_space(self, mapping: Mapping, incoming: int) -> None:
-        stats = os.statvfs(mapping.dest)
-        free = stats.f_bavail * stats.f_frsize
-        if free < incoming + self.margin:
-            raise DestinationNotReady(
-                f"not enough free space on {mapping.dest}: {human_size(free)} free, "
-                f"{human_size(incoming)} to copy plus a {human_size(self.margin)} margin"
-            )

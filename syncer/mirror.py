@@ -28,22 +28,22 @@ from syncer.destination import (
     same_file,
 )
 from syncer.errors import AttemptFailed, Decision, SourceMissing, WaitsForPerson
-from syncer.guard import DestinationGuard
 from syncer.jobs import Ending, Job
 from syncer.plan import FileSet, collect, copied, verify_sizes
 from syncer.recycle import RecycleBin
 from syncer.replace import replace
 from syncer.rsync import build_command
+from syncer.space import SpaceLedger
 from syncer.store import JobStore
 
 log = logging.getLogger(__name__)
 
 
 class MirrorActions:
-    def __init__(self, settings: SyncerSettings, store: JobStore, guard: DestinationGuard,
+    def __init__(self, settings: SyncerSettings, store: JobStore, space: SpaceLedger,
                  hooks: EngineHooks, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
-        self.guard = guard
+        self.space = space  # reservations shared with the copies running meanwhile
         self.hooks = hooks
         self.clock = clock
         self.own = (settings.recycle_dir,)
@@ -56,7 +56,7 @@ class MirrorActions:
             return self._rename(job, mapping)
         if job.action is JobAction.RECYCLE:
             return self._recycle(job, mapping, recycle_bin)
-        return replace(job, mapping, recycle_bin, self.settings, self.guard, self.hooks)
+        return replace(job, mapping, recycle_bin, self.settings, self.space, self.hooks)
 
     def finished(self, job: Job) -> None:
         """The attempt ended and its state is saved."""
@@ -144,7 +144,7 @@ class MirrorActions:
             job.attempt += 1  # as for a copy: a missing source spends an attempt
             raise AttemptFailed(Decision.RETRY, str(exc)) from None
         if not self.settings.dry_run:
-            self.guard.check_space(mapping, files.bytes)
+            self.space.reserve(job.id, mapping.dest, files.bytes)
         return files
 
     def _copy(self, job: Job, mapping: Mapping, files: FileSet) -> int:

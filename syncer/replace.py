@@ -22,15 +22,15 @@ from arrsync.wire import JobState, Move
 from syncer.actions import EngineHooks, recycle_paths
 from syncer.destination import make_folder_for, move_failed, rename, resolve
 from syncer.errors import AttemptFailed, Decision, SourceMissing
-from syncer.guard import DestinationGuard
 from syncer.jobs import Ending, Job
 from syncer.plan import FileSet, collect, verify_sizes
 from syncer.recycle import RecycleBin
 from syncer.rsync import PARTIAL_DIR, build_command
+from syncer.space import SpaceLedger
 
 
 def replace(job: Job, mapping: Mapping, recycle_bin: RecycleBin, settings: SyncerSettings,
-            guard: DestinationGuard, hooks: EngineHooks) -> Ending:
+            space: SpaceLedger, hooks: EngineHooks) -> Ending:
     dry_run, own = settings.dry_run, (settings.recycle_dir,)
     try:
         files = collect(job, mapping, sidecars=settings.sidecars)
@@ -38,7 +38,7 @@ def replace(job: Job, mapping: Mapping, recycle_bin: RecycleBin, settings: Synce
         job.attempt += 1  # as for a copy: a missing source spends an attempt
         raise AttemptFailed(Decision.RETRY, str(exc)) from None
     if not dry_run:
-        guard.check_space(mapping, files.bytes)
+        space.reserve(job.id, mapping.dest, files.bytes)
     hooks.begin_attempt(job)
     staging = recycle_bin.staging(job.id)
     if not dry_run:

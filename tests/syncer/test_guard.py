@@ -67,7 +67,7 @@ def test_one_mount_above_every_destination_passes(tmp_path: Path) -> None:
     with tmpfs_mounted(tmp_path / "unraid") as unraid:
         dest = unraid / "media" / "Movies"
         dest.mkdir(parents=True)
-        DestinationGuard(0).check(mapping(dest, source))
+        DestinationGuard().check(mapping(dest, source))
         mount = mount_of(str(dest))
         assert (mount.point, mount.fstype, mount.source) == (str(unraid), "tmpfs",
                                                              "arrsync-share")
@@ -77,7 +77,7 @@ def test_one_mount_per_share_passes_with_a_space_in_its_name(tmp_path: Path) -> 
     source = tmp_path / "synology" / "rs-4kmedia" / "4kmovies"
     source.mkdir(parents=True)
     with tmpfs_mounted(tmp_path / "unraid" / "media" / "4K Movies") as dest:
-        DestinationGuard(0).check(mapping(dest, source))
+        DestinationGuard().check(mapping(dest, source))
         mount = mount_of(str(dest))
         assert mount.point == str(dest) and not mount.is_root_fs
 
@@ -88,12 +88,12 @@ def test_a_bare_folder_left_while_the_share_is_away_is_refused(tmp_path: Path) -
     source.mkdir(parents=True)
     dest.mkdir(parents=True)  # what an unmounted share leaves: an empty local folder
     with pytest.raises(DestinationNotReady) as refused:
-        DestinationGuard(0).check(mapping(dest, source))
+        DestinationGuard().check(mapping(dest, source))
     assert str(refused.value) == (
         f"destination root {dest} is on the root filesystem ({mount_of(str(dest))}), not on "
         "a mounted share (require_mount: true); is the share mounted?")
     # Without require_mount the same folder is accepted: the guard is opt-in.
-    DestinationGuard(0).check(mapping(dest, source, require_mount=False))
+    DestinationGuard().check(mapping(dest, source, require_mount=False))
 
 
 def test_jobs_wait_for_the_share_and_never_fill_the_bare_folder(

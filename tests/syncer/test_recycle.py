@@ -214,7 +214,7 @@ def test_the_bin_is_emptied_of_what_is_older_than_recycle_days(
     stale.mkdir(parents=True)
     os.utime(stale, (time.time() - 8 * 86400,) * 2)
     (movies / "not-a-day").mkdir()
-    keeper = BinKeeper(settings.syncer, DestinationGuard(0))
+    keeper = BinKeeper(settings.syncer, DestinationGuard())
     assert keeper.prune_all() == 2
     assert sorted(p.name for p in movies.iterdir()) == sorted(
         [".staging", "not-a-day", today, week])
