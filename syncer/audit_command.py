@@ -15,6 +15,7 @@ import click
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import ArrInstance, Settings
+from arrsync.topics import audit_level
 from syncer.audit import ArrAudit, FileState, audit_arr, publish, replaceable
 from syncer.guard import DestinationGuard
 from syncer.mapping import PathMapper
@@ -56,12 +57,13 @@ def chosen(settings: Settings, names: tuple[str, ...]) -> list[ArrInstance] | st
         return "no arrs are configured: add them under arrs: (see docs/catch-up-and-audit.md)"
     if not names:
         return list(settings.arrs)
-    by_name = {arr.name.lower(): arr for arr in settings.arrs}
-    unknown = [name for name in names if name.lower() not in by_name]
+    # Matched as {"audit": NAME} on MQTT matches: "Radarr 4K", "radarr 4k" and "radarr-4k".
+    by_name = {audit_level(arr.name): arr for arr in settings.arrs}
+    unknown = [name for name in names if audit_level(name) not in by_name]
     if unknown:
         known = ", ".join(arr.name for arr in settings.arrs)
         return f"no arr named {', '.join(unknown)} (configured: {known})"
-    return [by_name[name.lower()] for name in names]
+    return [by_name[audit_level(name)] for name in names]
 
 
 def audit_one(arr: ArrInstance, mapper: PathMapper, guard: DestinationGuard,

@@ -211,7 +211,7 @@ def test_a_wrong_key_exits_2_and_never_shows_the_key(
     arrs[1]["api_key"] = "wrong-but-long-key-0123456789"
     config = write_config(broker, syncer={"mappings": library.media.mappings}, arrs=arrs,
                           log_level="DEBUG")
-    code, output = audit(run_command, config, "--arr", "sonarr hd")
+    code, output = audit(run_command, config, "--arr", "sonarr-hd")  # its topic level
     assert code == 2, output
     assert "refused the API key (HTTP 401)" in output
     assert "Radarr (" not in output  # --arr chose one
