@@ -24,7 +24,6 @@ from syncer.errors import (
     AttemptFailed,
     Decision,
     DestinationNotReady,
-    SourceMissing,
     SourceRefused,
     rsync_error_line,
     rsync_outcome,
@@ -34,7 +33,7 @@ from syncer.pathsafety import check_inside
 from syncer.plan import (
     FileSet,
     already_there,
-    collect,
+    collect_for_attempt,
     copy_ending,
     nothing_copied,
     verify_sizes,
@@ -85,11 +84,9 @@ def plan_run(jobs: list[Job], mapping: Mapping, settings: SyncerSettings,
     members, verdicts = [], []
     for job in jobs:
         try:
-            files = collect(job, mapping, sidecars=settings.sidecars)
-        except (SourceMissing, SourceRefused) as exc:
-            job.attempt += 1  # a missing source spends an attempt: it may never come
-            decision = Decision.RETRY if isinstance(exc, SourceMissing) else Decision.GIVE_UP
-            verdicts.append(Verdict(job, failure=AttemptFailed(decision, str(exc))))
+            files = collect_for_attempt(job, mapping, sidecars=settings.sidecars)
+        except AttemptFailed as exc:
+            verdicts.append(Verdict(job, failure=exc))
             continue
         job.bytes, job.files = files.bytes, len(files.items)
         if not settings.dry_run and already_there(files):

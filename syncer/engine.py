@@ -19,7 +19,7 @@ from arrsync.settings import Mapping, SyncerSettings
 from arrsync.wire import JobAction, JobState
 from syncer import batch
 from syncer.batch import Member, Verdict
-from syncer.errors import AttemptFailed, Decision, DestinationNotReady, Interrupted, SourceRefused
+from syncer.errors import AttemptFailed, Decision, DestinationNotReady, Interrupted
 from syncer.guard import DestinationGuard
 from syncer.jobs import Job
 from syncer.mirror import MirrorActions
@@ -244,9 +244,6 @@ class Engine(JobTransitions):
                 verdict = Verdict(job, hold=str(exc))
             except AttemptFailed as exc:
                 verdict = Verdict(job, failure=exc)
-            except SourceRefused as exc:  # listing its files, before its attempt began
-                job.attempt += 1
-                verdict = Verdict(job, failure=AttemptFailed(Decision.GIVE_UP, str(exc)))
             except Interrupted:
                 verdict = Verdict(job, interrupted=True)
             self._conclude([verdict])

@@ -9,7 +9,6 @@ in the bin, a replace resumes its staged copy.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -27,9 +26,9 @@ from syncer.destination import (
     resolve,
     same_file,
 )
-from syncer.errors import AttemptFailed, Decision, SourceMissing, WaitsForPerson
+from syncer.errors import AttemptFailed, Decision, WaitsForPerson
 from syncer.jobs import Ending, Job
-from syncer.plan import FileSet, collect, copied, verify_sizes
+from syncer.plan import FileSet, collect_for_attempt, copied, verify_sizes
 from syncer.recycle import RecycleBin
 from syncer.replace import replace
 from syncer.rsync import build_command
@@ -137,12 +136,8 @@ class MirrorActions:
         """The new names the destination never had, with their sidecars; space checked."""
         if not missing:
             return None
-        try:
-            files = collect(dataclasses.replace(job, paths=missing), mapping,
-                            sidecars=self.settings.sidecars)
-        except SourceMissing as exc:
-            job.attempt += 1  # as for a copy: a missing source spends an attempt
-            raise AttemptFailed(Decision.RETRY, str(exc)) from None
+        files = collect_for_attempt(job, mapping, sidecars=self.settings.sidecars,
+                                    paths=missing)
         if not self.settings.dry_run:
             self.space.reserve(job.id, mapping.dest, files.bytes)
         return files

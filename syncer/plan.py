@@ -5,6 +5,7 @@ An arr handler's knowledge ends here: the engine below only sees mappings and pa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import posixpath
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from arrsync.limits import quote
 from arrsync.settings import Mapping
 from arrsync.wire import EventEnvelope, JobState
-from syncer.errors import AttemptFailed, Decision, SourceRefused
+from syncer.errors import AttemptFailed, Decision, SourceMissing, SourceRefused
 from syncer.jobs import Ending, Job
 from syncer.mapping import PathMapper, PathRefused, Route
 from syncer.pathsafety import check_inside, files_below, locate
@@ -164,6 +165,20 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
         log.warning("job %s: not copying %d link(s) out of the tree or special file(s): %s",
                     job.id, len(skipped), ", ".join(quote(s, 80) for s in skipped[:5]))
     return FileSet(list(dict.fromkeys(entries)), items)
+
+
+def collect_for_attempt(job: Job, mapping: Mapping, *, sidecars: bool,
+                        paths: list[str] | None = None) -> FileSet:
+    """`collect` (of `paths` only, if given) for an attempt about to begin: a missing source
+    spends the attempt and retries (it may never come), a refused one spends it and gives up
+    (AttemptFailed)."""
+    try:
+        return collect(job if paths is None else dataclasses.replace(job, paths=paths),
+                       mapping, sidecars=sidecars)
+    except (SourceMissing, SourceRefused) as exc:
+        job.attempt += 1
+        decision = Decision.RETRY if isinstance(exc, SourceMissing) else Decision.GIVE_UP
+        raise AttemptFailed(decision, str(exc)) from None
 
 
 def verify_sizes(files: FileSet) -> None:

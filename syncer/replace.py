@@ -21,9 +21,9 @@ from arrsync.settings import Mapping, SyncerSettings
 from arrsync.wire import JobState, Move
 from syncer.actions import EngineHooks, recycle_paths
 from syncer.destination import make_folder_for, move_failed, rename, resolve
-from syncer.errors import AttemptFailed, Decision, SourceMissing
+from syncer.errors import AttemptFailed, Decision
 from syncer.jobs import Ending, Job
-from syncer.plan import FileSet, collect, verify_sizes
+from syncer.plan import FileSet, collect_for_attempt, verify_sizes
 from syncer.recycle import RecycleBin
 from syncer.rsync import PARTIAL_DIR, build_command
 from syncer.space import SpaceLedger
@@ -32,11 +32,7 @@ from syncer.space import SpaceLedger
 def replace(job: Job, mapping: Mapping, recycle_bin: RecycleBin, settings: SyncerSettings,
             space: SpaceLedger, hooks: EngineHooks) -> Ending:
     dry_run, own = settings.dry_run, (settings.recycle_dir,)
-    try:
-        files = collect(job, mapping, sidecars=settings.sidecars)
-    except SourceMissing as exc:
-        job.attempt += 1  # as for a copy: a missing source spends an attempt
-        raise AttemptFailed(Decision.RETRY, str(exc)) from None
+    files = collect_for_attempt(job, mapping, sidecars=settings.sidecars)
     if not dry_run:
         space.reserve(job.id, mapping.dest, files.bytes)
     hooks.begin_attempt(job)
