@@ -52,4 +52,5 @@ class Ending:
 
     state: JobState
     reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # status fields (moved…), or publish
+    extra: dict[str, Any] = field(default_factory=dict)  # status fields (moved…)
+    publish: bool = True  # False keeps its status quiet (a later removal on hold)

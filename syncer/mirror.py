@@ -81,7 +81,7 @@ class MirrorActions:
     def _on_hold(self, job: Job, reason: str, *, alert: bool) -> Ending:
         """Held until a person retries or dismisses it; the first hold in an hour alerts."""
         job.on_hold = True
-        return Ending(JobState.RETRYING, reason, {"publish": alert})
+        return Ending(JobState.RETRYING, reason, publish=alert)
 
     # -- rename ------------------------------------------------------------------------------
     def _rename(self, job: Job, mapping: Mapping) -> Ending:

@@ -18,7 +18,7 @@ from arrsync.settings import SyncerSettings
 from arrsync.wire import JobState
 from syncer.batch import Verdict
 from syncer.errors import AttemptFailed, Decision
-from syncer.jobs import Ending, Job
+from syncer.jobs import Job
 from syncer.schedule import Gate
 from syncer.status import StatusReporter
 from syncer.store import JobStore
@@ -85,8 +85,9 @@ def change_for(verdict: Verdict, settings: SyncerSettings) -> Change:
         return requeue_after_stop(job)
     if verdict.failure:
         return failed_attempt(job, verdict.failure, settings)
-    ending = verdict.ending or Ending(JobState.SUCCEEDED)
-    return finish(job, ending.state, ending.reason, **ending.extra)
+    ending = verdict.ending
+    assert ending is not None, "a Verdict has one of its four outcomes"
+    return finish(job, ending.state, ending.reason, publish=ending.publish, **ending.extra)
 
 
 def hold(job: Job, reason: str, settings: SyncerSettings) -> Change:
@@ -117,9 +118,9 @@ def requeue_after_stop(job: Job) -> Change:
     return Change(job, JobState.QUEUED, next_attempt_in=0, publish=False)
 
 
-def finish(job: Job, state: JobState, error: str | None, **extra: Any) -> Change:
-    """The attempt's ending; `publish=False` among `extra` keeps its status quiet."""
-    publish = extra.pop("publish", True)
+def finish(job: Job, state: JobState, error: str | None, *, publish: bool = True,
+           **extra: Any) -> Change:
+    """The attempt's ending, with `extra` status fields; `publish=False` keeps it quiet."""
     if state is JobState.FAILED:
         log.error("job %s (%s) failed: %s", job.id, job.title, error)
     elif state is JobState.RETRYING:  # held by the circuit breaker
