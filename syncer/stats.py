@@ -16,15 +16,16 @@ from collections.abc import Callable
 
 from arrsync.limits import clip
 from arrsync.mqtt import MqttConnection
-from arrsync.statistics import RECENT_JOBS, JobEntry, SyncerStats
+from arrsync.statistics import RECENT_JOBS, JobEntry, MappingTotals, SyncerStats
 from arrsync.wire import JobState, JobStatus, iso_utc, utc_now_iso
-from syncer.history import History, history_start, periods
+from syncer.history import History, Periods, history_start, periods
 from syncer.jobs import Job
 from syncer.store import JobStore
 
 log = logging.getLogger(__name__)
 
 REFRESH_S = 60.0
+StoredFigures = tuple[list[Job], Periods, dict[str, MappingTotals]]
 OFFLINE_CHECK_S = 1.0
 MAX_ERROR_CHARS = 500
 RUNNING = (JobState.STARTED, JobState.PROGRESS)
@@ -54,6 +55,7 @@ class StatsPublisher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._running: dict[str, JobEntry] = {}  # only the stats thread touches it
+        self._stored: tuple[float, StoredFigures] | None = None  # when read; stats thread only
         self._thread = threading.Thread(target=self._loop, name="stats", daemon=True)
 
     def note(self, status: JobStatus) -> None:
@@ -103,8 +105,11 @@ class StatsPublisher:
                 return notes
 
     def _take(self, notes: list[JobStatus]) -> None:
-        """Count the finished jobs; keep the running ones' progress."""
+        """Count the finished jobs; keep the running ones' progress. A state change (not mere
+        progress) makes the next publish read the store again."""
         self._history.count(notes, self._clock())
+        if any(status.state is not JobState.PROGRESS for status in notes):
+            self._stored = None
         for status in notes:
             if status.state in RUNNING:
                 self._running[status.job] = JobEntry.from_status(status, MAX_ERROR_CHARS)
@@ -115,15 +120,24 @@ class StatsPublisher:
         body = self.snapshot(self._clock())
         self._mqtt.publish(self._mqtt.topics.syncer_stats, body.model_dump_json(), retain=True)
 
+    def _from_store(self, now: float) -> StoredFigures:
+        """The recent jobs, the periods and the totals, read again after a state change and
+        every REFRESH_S (for the new day), not for each progress note of a running copy."""
+        if self._stored is None or not 0 <= now - self._stored[0] < REFRESH_S:
+            daily = self._history.daily(history_start(now))
+            self._stored = now, (self._store.recent(RECENT_JOBS),
+                                 periods(daily, now, self._mapping_names),
+                                 self._history.totals())
+        return self._stored[1]
+
     def snapshot(self, now: float) -> SyncerStats:
         running = sorted(self._running.values(), key=lambda e: e.at)
-        recent = [self._running.get(job.id) or entry_of_job(job)
-                  for job in self._store.recent(RECENT_JOBS)]
+        stored_jobs, found, totals = self._from_store(now)
+        recent = [self._running.get(job.id) or entry_of_job(job) for job in stored_jobs]
         with_progress = [entry for entry in running if entry.percent is not None]
-        found = periods(self._history.daily(history_start(now)), now, self._mapping_names)
         return SyncerStats(
             at=utc_now_iso(),
             current=max(with_progress, key=lambda e: e.at) if with_progress else None,
             running=running, recent=recent, today=found.today, week=found.week,
-            mappings=found.mappings, days=found.days, totals=self._history.totals(),
+            mappings=found.mappings, days=found.days, totals=totals,
         )
