@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import PurePosixPath
 
 _SIZE_UNITS = ("B", "KB", "MB", "GB", "TB")
@@ -40,3 +41,8 @@ def relative_below(path: str, root: str) -> str | None:
 
 def is_within(path: str, root: str) -> bool:
     return relative_below(path, root) is not None
+
+
+def join_below(root: str, relative: str) -> str:
+    """`root`/`relative`; the root itself for an empty relative path ("" is the root)."""
+    return posixpath.join(root, relative) if relative else root

@@ -7,12 +7,11 @@ prefix of it, so `/movies4k/x` never matches `/movies`. The longest prefix wins.
 from __future__ import annotations
 
 import os
-import posixpath
 from dataclasses import dataclass
 
 from arrsync.limits import quote
 from arrsync.settings import Mapping
-from arrsync.units import is_within, relative_below
+from arrsync.units import is_within, join_below, relative_below
 
 
 class PathRefused(Exception):
@@ -26,19 +25,15 @@ class Route:
 
     @property
     def arr_path(self) -> str:
-        return _join(self.mapping.arr_path, self.relative)
+        return join_below(self.mapping.arr_path, self.relative)
 
     @property
     def source(self) -> str:
-        return _join(self.mapping.source, self.relative)
+        return join_below(self.mapping.source, self.relative)
 
     @property
     def dest(self) -> str:
-        return _join(self.mapping.dest, self.relative)
-
-
-def _join(root: str, relative: str) -> str:
-    return posixpath.join(root, relative) if relative else root
+        return join_below(self.mapping.dest, self.relative)
 
 
 def normalise(path: str) -> str:

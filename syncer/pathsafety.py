@@ -12,29 +12,25 @@ What remains is the instant between the last check and rsync opening the path.
 from __future__ import annotations
 
 import os
-import posixpath
 import stat
 import unicodedata
 from dataclasses import dataclass, field
 
 from arrsync.limits import quote
+from arrsync.units import join_below
 from syncer.errors import SourceMissing, SourceRefused
 
 NAME_MAX = 255  # bytes per name on Linux file systems (ext4, xfs, btrfs, NFS, SMB)
 
 
-def _join(root: str, relative: str) -> str:
-    return posixpath.join(root, relative) if relative else root
-
-
 def check_inside(root: str, relative: str) -> None:
     """SourceRefused unless the real path of `relative` lies within the real `root`."""
     real_root = os.path.realpath(root)
-    real = os.path.realpath(_join(root, relative))
+    real = os.path.realpath(join_below(root, relative))
     if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
         raise SourceRefused(
-            f"{quote(_join(root, relative))} leads outside the source root {root} through a "
-            f"symbolic link (to {quote(real)}); arrsync copies nothing from outside a mapping")
+            f"{quote(join_below(root, relative))} leads outside the source root {root} through "
+            f"a symbolic link (to {quote(real)}); arrsync copies nothing from outside a mapping")
 
 
 def is_safe_link(relative_link: str, target: str) -> bool:
@@ -73,7 +69,7 @@ def files_below(root: str, relative: str) -> Listing:
         elif not stat.S_ISDIR(mode):
             listing.skipped.append(inner)
 
-    top = _join(root, relative)
+    top = join_below(root, relative)
     if not os.path.isdir(top) or os.path.islink(top):
         consider(top, relative)
         return listing
@@ -88,7 +84,7 @@ def locate(root: str, relative: str) -> str:
     """The relative path as it is spelled on disk. SourceRefused if it can never exist here
     (a name over 255 bytes); SourceMissing if it is not there (yet). A name the arr spells in
     another Unicode form than the share (NFD against NFC) is found under the share's form."""
-    if os.path.lexists(_join(root, relative)):
+    if os.path.lexists(join_below(root, relative)):
         return relative
     parts = relative.split("/") if relative else []
     for part in parts:
@@ -96,18 +92,19 @@ def locate(root: str, relative: str) -> str:
         if size > NAME_MAX:
             raise SourceRefused(
                 f"the name {quote(part, 60)} is {size} bytes long; file systems allow at most "
-                f"{NAME_MAX} bytes per name, so {quote(_join(root, relative), 120)} cannot exist")
+                f"{NAME_MAX} bytes per name, so {quote(join_below(root, relative), 120)} "
+                "cannot exist")
     found: list[str] = []
     for part in parts:
-        here = _join(root, "/".join(found))
+        here = join_below(root, "/".join(found))
         if os.path.lexists(os.path.join(here, part)):
             found.append(part)
             continue
         spelled = _same_name(here, part)
         if spelled is None:
             raise SourceMissing(
-                f"{_join(root, relative)} is not there (yet): the arr may still be moving it, "
-                "or the share is slow to show it")
+                f"{join_below(root, relative)} is not there (yet): the arr may still be moving "
+                "it, or the share is slow to show it")
         found.append(spelled)
     return "/".join(found)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from arrsync.limits import quote
 from arrsync.settings import Mapping
+from arrsync.units import join_below
 from arrsync.wire import EventEnvelope, JobState
 from syncer.errors import AttemptFailed, Decision, SourceMissing, SourceRefused
 from syncer.jobs import Ending, Job
@@ -129,10 +130,6 @@ def _item(source: str, dest: str) -> CopyItem:
     return CopyItem(source, dest, os.lstat(source).st_size, os.path.lexists(dest))
 
 
-def _join(root: str, relative: str) -> str:
-    return posixpath.join(root, relative) if relative else root
-
-
 def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
     """Expand the job's paths to the files one attempt copies: SourceMissing if one is not
     (yet) there, SourceRefused if it never can be (see `pathsafety`)."""
@@ -144,11 +141,11 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
         check_inside(mapping.source, relative)
         listing = files_below(mapping.source, relative)
         if not listing.files and listing.skipped == [relative]:
-            raise SourceRefused(f"{quote(_join(mapping.source, relative))} is not a file or a "
+            raise SourceRefused(f"{quote(join_below(mapping.source, relative))} is not a file or a "
                                 "folder (a FIFO, socket or device); arrsync does not copy those")
         entries.append(relative or ".")
         skipped.extend(listing.skipped)
-        items.extend(_item(path, _join(mapping.dest, inner)) for path, inner in listing.files)
+        items.extend(_item(path, join_below(mapping.dest, inner)) for path, inner in listing.files)
 
     for wanted in job.paths:
         relative = locate(mapping.source, wanted)
@@ -156,7 +153,7 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
             log.info("job %s: the share spells %s in another Unicode form than the arr; "
                      "copying it as the share spells it", job.id, quote(wanted))
         add(relative)
-        source = _join(mapping.source, relative)
+        source = join_below(mapping.source, relative)
         if sidecars and os.path.isfile(source) and not os.path.islink(source):
             folder = posixpath.dirname(relative)
             for sidecar in sidecars_of(source):
