@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from arrsync.limits import quote
-from arrsync.units import join_below
+from arrsync.units import is_within, join_below
 from syncer.errors import SourceMissing, SourceRefused
 
 NAME_MAX = 255  # bytes per name on Linux file systems (ext4, xfs, btrfs, NFS, SMB)
@@ -27,7 +27,7 @@ def check_inside(root: str, relative: str) -> None:
     """SourceRefused unless the real path of `relative` lies within the real `root`."""
     real_root = os.path.realpath(root)
     real = os.path.realpath(join_below(root, relative))
-    if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
+    if not is_within(real, real_root):
         raise SourceRefused(
             f"{quote(join_below(root, relative))} leads outside the source root {root} through "
             f"a symbolic link (to {quote(real)}); arrsync copies nothing from outside a mapping")
