@@ -60,7 +60,7 @@ class CatchUp:
         # shares the spool's file, so a write from the HTTP thread would queue behind the
         # spool's commits; the catch-up thread writes them before it reads.
         self._received: dict[str, float] = {}
-        self.rounds = 0  # completed reads of every arr, for /health and tests
+        self.rounds = 0  # completed reads of every arr (poll_now: the tests wait on it)
         self._reading = False
         self._poked = False
         self._stopping = False
