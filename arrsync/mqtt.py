@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 import paho.mqtt.client as paho
+from paho.mqtt import __version__ as PAHO_VERSION
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -48,17 +49,19 @@ class MqttConnection:
         announce: bool = True,
         resend_after_reconnect: bool = True,
         on_takeover_loop: Callable[[], None] | None = None,
+        takeover_watch: TakeoverWatch | None = None,
     ) -> None:
         """`announce`: keep the retained `<component>/availability` (services, not CLIs).
         `resend_after_reconnect=False`: paho forgets unacknowledged messages at each connect
         and the owner re-sends what it still wants (the bridge, whose spool knows).
-        `on_takeover_loop`: called once if another client keeps taking over this client id."""
+        `on_takeover_loop`: called once if another client keeps taking over this client id,
+        as `takeover_watch` (default: `TakeoverWatch()`, its timings) decides."""
         self.settings = settings
         self.topics = Topics(settings.base_topic)
         self.component = component
         self.durable_session = durable_session
         self.connected = threading.Event()
-        self._answered = threading.Event()  # a CONNACK came: accepted or refused
+        self._answered = threading.Event()  # a CONNACK came (accepted or refused), or TCP failed
         self.login_refused: ReasonCode | None = None  # the last CONNACK's failure, if any
         self._availability = self.topics.availability(component) if announce else None
         self._subscriptions: list[tuple[str, int]] = []
@@ -71,7 +74,7 @@ class MqttConnection:
         self.delivery_timer: Callable[[float], None] | None = None
         self._resend = resend_after_reconnect
         self._listeners: list[ConnectionListener] = []
-        self._takeovers = TakeoverWatch() if on_takeover_loop else None
+        self._takeovers = (takeover_watch or TakeoverWatch()) if on_takeover_loop else None
         self._on_takeover_loop = on_takeover_loop
 
         self._client = paho.Client(
@@ -88,6 +91,7 @@ class MqttConnection:
         self._client.max_inflight_messages_set(max_inflight)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
@@ -112,20 +116,18 @@ class MqttConnection:
         if self.durable_session:
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = SESSION_EXPIRY_S
-        self._client.connect_async(
-            self.settings.host,
-            self.settings.port,
-            keepalive=self.settings.keepalive,
-            clean_start=not self.durable_session,
-            properties=properties,
-        )
+        self._client.connect_async(self.settings.host, self.settings.port,
+                                   keepalive=self.settings.keepalive,
+                                   clean_start=not self.durable_session, properties=properties)
         self._client.loop_start()
 
     def wait_connected(self, timeout: float) -> bool:
         return self.connected.wait(timeout)
 
     def connection_problem(self, timeout: float) -> str | None:
-        """Wait for the broker's answer: None once connected, else what went wrong, in words."""
+        """Wait for the broker's answer: None once connected, else what went wrong, in words.
+        A refused login or an unreachable broker (connection refused, unknown host) ends the
+        wait at once; only a broker that does not answer at all makes it last `timeout`."""
         self._answered.wait(timeout)
         if self.connected.is_set():
             return None
@@ -146,21 +148,11 @@ class MqttConnection:
             done.wait(timeout)
         self._client.disconnect()
         self._client.loop_stop()
-        # paho keeps loop_start()'s wake-up socket pair open until the client is garbage
-        # collected, where a finaliser may find it unclosed (a ResourceWarning): close it now.
-        self._client._reset_sockets()
+        close_wakeup_sockets(self._client)
 
     # -- traffic --------------------------------------------------------------------------
-    def publish(
-        self,
-        topic: str,
-        payload: str | bytes,
-        *,
-        qos: int = 1,
-        retain: bool = False,
-        on_done: Delivered | None = None,
-        on_refused: Answer | None = None,
-    ) -> int:
+    def publish(self, topic: str, payload: str | bytes, *, qos: int = 1, retain: bool = False,
+                on_done: Delivered | None = None, on_refused: Answer | None = None) -> int:
         """Publish; `on_done(ok)` runs on the network thread once the broker answered, after
         `on_refused(reason)` when the broker refused it (a v5 PUBACK failure: 0x87 is the ACL).
 
@@ -232,6 +224,12 @@ class MqttConnection:
         self.connected.set()
         self._answered.set()
 
+    def _on_connect_fail(self, client, userdata) -> None:
+        """No TCP connection (refused, unknown host, timed out): paho retries on its own."""
+        log.debug("cannot connect to broker %s:%s", self.settings.host, self.settings.port)
+        self.login_refused = None
+        self._answered.set()
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._tell(False)
         self.connected.clear()
@@ -274,6 +272,19 @@ class MqttConnection:
             self._handler(message)
         except Exception:
             log.exception("handling a message on %s failed", message.topic)
+
+
+def close_wakeup_sockets(client: paho.Client) -> None:
+    """Close the socket pair loop_start() opened to wake paho's network thread, now: left to
+    the garbage collector, a socket can be finalised before the client that would close it,
+    and its ResourceWarning fails whichever test runs then. paho 2.1/2.2 have no public call
+    for it (loop_stop() leaves the pair open: eclipse-paho/paho.mqtt.python#627; reinitialise()
+    also wipes the client's settings, and raises on 2.1: #824), so this is the one place that
+    calls the private `Client._reset_sockets()`, on the paho major version it was checked on."""
+    if PAHO_VERSION.split(".")[0] == "2" and hasattr(client, "_reset_sockets"):
+        client._reset_sockets()
+    else:  # another paho: its own finaliser closes the pair
+        log.debug("paho-mqtt %s: leaving its wake-up sockets to paho", PAHO_VERSION)
 
 
 def _no_delay(client: paho.Client) -> None:

@@ -20,8 +20,12 @@ LIMIT = 3      # this many in a row is a takeover loop
 
 
 class TakeoverWatch:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, short_s: float = SHORT_S,
+                 limit: int = LIMIT) -> None:
+        """`short_s` and `limit` as SHORT_S and LIMIT; tests pass smaller ones."""
         self._clock = clock
+        self.short_s = short_s
+        self.limit = limit
         self._since: float | None = None
         self.count = 0  # short-lived connections in a row
 
@@ -32,12 +36,12 @@ class TakeoverWatch:
         """Record a disconnect we did not ask for; True once it looks like a takeover loop."""
         lived = self._clock() - self._since if self._since is not None else None
         self._since = None
-        short = lived is not None and lived < SHORT_S
+        short = lived is not None and lived < self.short_s
         if short and reason in (SESSION_TAKEN_OVER, CONNECTION_LOST):
             self.count += 1
         else:
             self.count = 0
-        return self.count >= LIMIT
+        return self.count >= self.limit
 
 
 def takeover_message(client_id: str) -> str:

@@ -8,7 +8,7 @@ import click
 
 from arrsync.sqlitefile import DatabaseUnusable
 from arrsync.startup import boot, config_option, exit_with, run_until_signalled
-from bridge.deadletter import DeadLetters
+from bridge.outbox.deadletter import DeadLetters
 from bridge.service import BridgeService, UnsafeListenError
 
 

@@ -10,12 +10,12 @@ from waitress.server import create_server
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
-from bridge.app import create_app
-from bridge.catchup import build_catch_up
+from bridge.catchup.poller import build_catch_up
 from bridge.dashboard import StatusBoard
-from bridge.metrics import BridgeMetrics
-from bridge.relay import EventRelay
-from bridge.spool import Spool
+from bridge.dashboard.metrics import BridgeMetrics
+from bridge.outbox.relay import EventRelay
+from bridge.outbox.spool import Spool
+from bridge.web.app import create_app
 
 log = logging.getLogger(__name__)
 

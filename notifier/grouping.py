@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from arrsync.wire import JobState, JobStatus
+from arrsync.wire.job import JobState, JobStatus
 
 GROUP_LIMIT = 10  # a group never waits longer than this many windows
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from arrsync.alerts import Alert
 from arrsync.units import human_duration, human_size
-from arrsync.wire import JobAction, JobState, JobStatus
+from arrsync.wire.alert import Alert
+from arrsync.wire.job import JobAction, JobState, JobStatus
 
 ICONS = {"success": "✅", "failure": "❌", "warning": "⚠️", "info": "🔔"}
 DEFAULT_TITLE = "{icon} {title} → {mapping}"

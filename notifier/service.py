@@ -15,10 +15,10 @@ from collections.abc import Callable
 import paho.mqtt.client as paho
 from pydantic import ValidationError
 
-from arrsync.alerts import Alert
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
-from arrsync.wire import JobState, JobStatus
+from arrsync.wire.alert import Alert
+from arrsync.wire.job import JobState, JobStatus
 from notifier.grouping import Batcher, RepeatFilter
 from notifier.messages import Message, MessageBuilder
 from notifier.sender import AppriseSender

@@ -12,7 +12,7 @@ from arrsync.settings import Settings
 from arrsync.sqlitefile import DatabaseUnusable
 from arrsync.startup import boot, config_option, exit_with, run_until_signalled
 from syncer import commands
-from syncer.audit_command import run_audit
+from syncer.audit.command import run_audit
 from syncer.service import SyncerService
 
 log = logging.getLogger("syncer")

@@ -16,11 +16,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 from arrsync.config import CONFIG_ENV
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
-from arrsync.wire import FINISHED, JobState, JobStatus
-from syncer.errors import DestinationNotReady
-from syncer.guard import DestinationGuard, mount_of
-from syncer.mapping import PathMapper, PathRefused
-from syncer.store import JobStore
+from arrsync.wire.job import FINISHED, JobState, JobStatus
+from syncer.copying.guard import DestinationGuard, mount_of
+from syncer.jobs.outcome import DestinationNotReady
+from syncer.jobs.store import JobStore
+from syncer.paths.mapping import PathMapper, PathRefused
 
 OK, BAD = "ok  ", "FAIL"
 NOT_AUTHORIZED = 0x87  # the PUBACK reason code Mosquitto gives a publish its ACL forbids

@@ -22,17 +22,14 @@ from arrsync.limits import QUOTE_CHARS, clip, quote
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.takeover import takeover_message
-from arrsync.wire import ACTIVE, EventEnvelope, EventKind, JobAction, JobState, parse_envelope
-from arrsync.wirejson import WireError, describe
-from syncer.audit_runner import AuditRunner, BadAuditRequest, audit_request, replace_request
-from syncer.changes import MIRRORED, jobs_for_change, mark_upgrades
-from syncer.engine import Engine
-from syncer.history import History
-from syncer.homeassistant import Discovery
-from syncer.intake import Intake, IntakeBatch
-from syncer.jobs import Job
-from syncer.mapping import PathMapper, PathRefused
-from syncer.plan import (
+from arrsync.wire.event import EventEnvelope, EventKind, parse_envelope
+from arrsync.wire.job import ACTIVE, JobAction, JobState
+from arrsync.wire.parse import WireError, describe
+from syncer.audit.runner import AuditRunner, BadAuditRequest, audit_request, replace_request
+from syncer.engine.engine import Engine
+from syncer.intake.changes import MIRRORED, jobs_for_change, mark_upgrades
+from syncer.intake.inbox import Intake, IntakeBatch
+from syncer.intake.plan import (
     Refusal,
     drop_claimed,
     job_for_request,
@@ -40,13 +37,17 @@ from syncer.plan import (
     refused_job,
     retry_refusal,
 )
-from syncer.recycle import BinKeeper
-from syncer.requests import BadRequest, parse_request
-from syncer.schedule import Gate
-from syncer.stats import StatsPublisher
-from syncer.status import StatusReporter
-from syncer.store import JobStore
-from syncer.storehealth import StoreHealth, is_store_failure
+from syncer.intake.requests import BadRequest, parse_request
+from syncer.jobs.health import StoreHealth, is_store_failure
+from syncer.jobs.job import Job
+from syncer.jobs.schedule import Gate
+from syncer.jobs.store import JobStore
+from syncer.mirror.recycle_bin import BinKeeper
+from syncer.paths.mapping import PathMapper, PathRefused
+from syncer.report.history import History
+from syncer.report.homeassistant import Discovery
+from syncer.report.stats import StatsPublisher
+from syncer.report.status import StatusReporter
 
 log = logging.getLogger(__name__)
 

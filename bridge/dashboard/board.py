@@ -22,9 +22,10 @@ import paho.mqtt.client as paho
 from pydantic import ValidationError
 
 from arrsync.mqtt import MqttConnection
-from arrsync.statistics import JobEntry, SyncerStats, parse_stats
 from arrsync.topics import COMPONENTS
-from arrsync.wire import JobState, JobStatus, utc_now_iso
+from arrsync.wire.job import JobState, JobStatus
+from arrsync.wire.statistics import JobEntry, SyncerStats, parse_stats
+from arrsync.wire.timestamps import utc_now_iso
 
 log = logging.getLogger(__name__)
 

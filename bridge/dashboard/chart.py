@@ -10,8 +10,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from arrsync.statistics import DayTotal
 from arrsync.units import human_size
+from arrsync.wire.statistics import DayTotal
 
 WIDTH, HEIGHT = 600, 180
 LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 24  # room for the axis labels

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arrsync.arrapi import ArrClient, ArrUnreadable
+from arrsync.arrs.client import ArrClient, ArrUnreadable
 from arrsync.settings import ArrInstance
 from tests.arr_standin import StandInArr
 

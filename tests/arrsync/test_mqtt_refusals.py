@@ -4,7 +4,9 @@ forbids (a v5 PUBACK with 0x87, which only on_publish sees), in words and in the
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import MqttSettings
 from tests.helpers import RESTRICTED_USERS
-from tools.localbroker import LocalBroker
+from tools.localbroker import LocalBroker, free_port
+
+PATIENT_S = 30.0  # far longer than an answer takes: a wait that lasts it was not ended early
 
 
 def connect(broker: LocalBroker, user: str, password: str) -> MqttConnection:
@@ -67,3 +71,42 @@ def test_a_refused_login_is_told_apart_from_an_unreachable_broker(
             f"cannot reach the broker at 127.0.0.1:{nobody.port}"
     finally:
         connection.stop()
+
+
+@pytest.mark.parametrize("refusal", ["login", "connection"])
+def test_a_refusal_ends_the_wait_at_once(restricted_broker: LocalBroker, refusal: str) -> None:
+    """A refused login (CONNACK) or a refused TCP connection is the answer: the wait ends with
+    it, not at its timeout (`arrsync-syncer check` would make a user wait that long)."""
+    port = restricted_broker.port if refusal == "login" else free_port()  # nobody listens
+    settings = MqttSettings(host="127.0.0.1", port=port, username="viewer", password="wrong")
+    connection = MqttConnection(settings, "test", announce=False)
+    started = time.monotonic()
+    connection.start()
+    try:
+        problem = connection.connection_problem(PATIENT_S)
+        waited = time.monotonic() - started
+    finally:
+        connection.stop()
+    assert problem == {
+        "login": f"the broker at 127.0.0.1:{port} refused the login as user viewer: Not "
+                 "authorized (check mqtt.username and mqtt.password)",
+        "connection": f"cannot reach the broker at 127.0.0.1:{port}",
+    }[refusal]
+    assert waited < PATIENT_S
+
+
+def test_a_broker_that_never_answers_is_waited_for_until_the_timeout() -> None:
+    """A listener that accepts the connection and sends no CONNACK: no answer, no early end."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        connection = MqttConnection(MqttSettings(host="127.0.0.1", port=port), "test",
+                                    announce=False)
+        connection.start()
+        try:
+            started = time.monotonic()
+            problem = connection.connection_problem(0.5)
+            waited = time.monotonic() - started
+        finally:
+            connection.stop()
+    assert problem == f"cannot reach the broker at 127.0.0.1:{port}"
+    assert waited >= 0.5

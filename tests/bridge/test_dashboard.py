@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from arrsync.settings import Settings
-from arrsync.statistics import DayTotal, JobEntry, SyncerStats, Tally
-from arrsync.wire import JobState
+from arrsync.wire.job import JobState
+from arrsync.wire.statistics import DayTotal, JobEntry, SyncerStats, Tally
 from bridge.dashboard.chart import bar_chart
 from tests.helpers import MqttWatcher, http, mosquitto_pub, secured_broker, wait_until
 from tests.processes import RunningBridge

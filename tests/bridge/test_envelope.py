@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from arrsync.wire import Episode, EventKind, parse_envelope
-from bridge.app import parse_webhook
-from bridge.envelope import build_envelope_json
+from arrsync.wire.event import Episode, EventKind, parse_envelope
+from bridge.web.app import parse_webhook
+from bridge.webhooks.envelope import build_envelope_json
 from tests.media import FIXTURES
 
 

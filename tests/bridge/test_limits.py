@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from arrsync.settings import Settings
-from arrsync.wire import parse_envelope
+from arrsync.wire.event import parse_envelope
 from tests.helpers import MqttWatcher, http, wait_until
 from tests.media import FIXTURES
 from tests.processes import RunningBridge

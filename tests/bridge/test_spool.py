@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from arrsync.settings import Settings
-from bridge.spool import Spool, SpooledEvent
+from bridge.outbox.spool import Spool, SpooledEvent
 from tests.bridge.test_outage import movie_import, spooled_rows
 from tests.helpers import MqttWatcher, http, wait_until
 from tests.processes import RunningBridge

@@ -20,11 +20,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from arrsync.settings import Settings
-from arrsync.wire import JobState
+from arrsync.wire.job import JobState
 from notifier.service import NotifierService
-from syncer.jobs import Job
+from syncer.jobs.job import Job
+from syncer.jobs.store import JobStore
 from syncer.service import SyncerService
-from syncer.store import JobStore
 from tests.helpers import MqttWatcher, mosquitto_pub, publish_import, wait_until
 from tests.media import MediaTree
 from tests.processes import RunningBridge

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from arrsync.settings import Settings
-from bridge.hints import unknown_url_hint
+from bridge.web.hints import unknown_url_hint
 from tests.helpers import http
 from tests.media import FIXTURES
 from tests.processes import RunningBridge
@@ -50,7 +50,7 @@ def test_a_wrong_url_gets_a_hint_and_a_log_line(
     body = answer.json()
     assert body["error"].endswith(f": {path}")
     assert body["hint"].startswith(hint)
-    logged = [r.getMessage() for r in caplog.records if r.name == "bridge.app"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bridge.web.app"]
     assert any(f"rejected {method} {path!r} from 127.0.0.1: {hint}" in line
                for line in logged), logged
 

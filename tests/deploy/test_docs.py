@@ -64,7 +64,7 @@ def test_every_setting_is_documented_with_its_default_and_description() -> None:
 
 
 def test_every_status_topic_state_is_documented() -> None:
-    from arrsync.wire import JobState, JobStatus
+    from arrsync.wire.job import JobState, JobStatus
 
     for state in JobState:
         assert f"`{state.value}`" in TOPICS
@@ -73,14 +73,14 @@ def test_every_status_topic_state_is_documented() -> None:
 
 
 def test_every_envelope_field_is_documented() -> None:
-    from arrsync.wire import EventEnvelope
+    from arrsync.wire.event import EventEnvelope
 
     for field in EventEnvelope.model_fields:
         assert f"`{field}`" in TOPICS, field
 
 
 def test_every_audit_summary_field_is_documented() -> None:
-    from arrsync.wire import AuditSummary
+    from arrsync.wire.audit import AuditSummary
 
     for field in AuditSummary.model_fields:
         assert f"`{field}`" in TOPICS, field
@@ -105,7 +105,7 @@ def test_the_readme_mapping_table_is_the_example_config() -> None:
 
 
 def test_every_statistics_field_is_documented() -> None:
-    from arrsync.statistics import JobEntry, MappingTotals, SyncerStats, Tally
+    from arrsync.wire.statistics import JobEntry, MappingTotals, SyncerStats, Tally
 
     section = TOPICS[TOPICS.index("## Syncer statistics"):]
     for model in (SyncerStats, JobEntry, Tally, MappingTotals):

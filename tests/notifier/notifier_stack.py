@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from arrsync.settings import Settings
-from arrsync.wire import JobState, JobStatus
+from arrsync.wire.job import JobState, JobStatus
 from notifier.service import NotifierService
 from tests.media import FIXTURES, MediaTree
 from tests.sink import NotificationSink

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from arrsync.alerts import Alert, Problem
 from arrsync.settings import Settings
+from arrsync.wire.alert import Alert, Problem
 from notifier.service import NotifierService
 from tests.helpers import MqttWatcher
 from tests.sink import NotificationSink

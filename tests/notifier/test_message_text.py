@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from arrsync.units import human_size
-from arrsync.wire import JobState
+from arrsync.wire.job import JobState
 from notifier.messages import MessageBuilder, TemplateError, group_title
 from notifier.sender import AppriseSender
 from tests.notifier.notifier_stack import status_message

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 from arrsync.settings import Settings
-from arrsync.wire import JobState
+from arrsync.wire.job import JobState
 from notifier.service import NotifierService
 from syncer.service import SyncerService
 from tests.helpers import MqttWatcher, http

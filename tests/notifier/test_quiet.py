@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from arrsync.wire import JobState, JobStatus
+from arrsync.wire.job import JobState, JobStatus
 from notifier.messages import Message
 from notifier.sender import AppriseSender
 from tests.helpers import MqttWatcher, wait_until

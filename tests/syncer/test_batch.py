@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from arrsync.settings import Mapping, Settings
-from arrsync.wire import JobState
-from syncer.batch import Member, ProgressSplit, member
-from syncer.jobs import Job
-from syncer.plan import CopyItem, FileSet
-from syncer.rsync import Progress
+from arrsync.wire.job import JobState
+from syncer.copying.batch import Member, ProgressSplit, member
+from syncer.copying.files import CopyItem, FileSet
+from syncer.copying.rsync import Progress
+from syncer.jobs.job import Job
+from syncer.jobs.store import JobStore
 from syncer.service import SyncerService
-from syncer.store import JobStore
 from tests.helpers import MqttWatcher, import_envelope, wait_until
 from tests.media import MediaTree, syncer_settings
 from tests.syncer.test_jobs import count_runs, rsync_counter

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from syncer.guard import mount_of
+from syncer.copying.guard import mount_of
 from tests.helpers import MqttWatcher
 from tests.media import MediaTree
 from tests.processes import BIN, Process

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from syncer.destination import move, remove_empty_folders, resolve
-from syncer.errors import AttemptFailed
-from syncer.recycle import RecycleBin
+from syncer.jobs.outcome import AttemptFailed
+from syncer.mirror.destination import move, remove_empty_folders, resolve
+from syncer.mirror.recycle_bin import RecycleBin
 
 
 def test_a_move_never_replaces_a_file(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from syncer.rsync import PARTIAL_DIR
+from syncer.copying.rsync import PARTIAL_DIR
 from tests.helpers import MqttWatcher, publish_import, wait_until
 from tests.media import FIXTURES, MediaTree
 from tests.processes import Process

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from arrsync.settings import Settings
-from syncer.rsync import PARTIAL_DIR
+from syncer.copying.rsync import PARTIAL_DIR
+from syncer.jobs.store import JobStore
 from syncer.service import SyncerService
-from syncer.store import JobStore
 from tests.helpers import MqttWatcher, publish_import, wait_until
 from tests.media import MediaTree, syncer_settings
 from tests.processes import Process

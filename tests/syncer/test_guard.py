@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from arrsync.settings import Mapping
-from syncer.errors import DestinationNotReady
-from syncer.guard import DestinationGuard, mount_of
+from syncer.copying.guard import DestinationGuard, mount_of
+from syncer.jobs.outcome import DestinationNotReady
 from tests.helpers import MqttWatcher, publish_import, tmpfs_mounted
 from tests.media import MediaTree
 from tests.processes import Process

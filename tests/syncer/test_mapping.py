@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arrsync.settings import Mapping
-from syncer.mapping import PathMapper, PathRefused
+from syncer.paths.mapping import PathMapper, PathRefused
 
 MAPPINGS = [
     Mapping(name="Movies 1080p", arr_path="/movies", source="/mnt/synology/rs-movies",

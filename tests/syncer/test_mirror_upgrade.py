@@ -132,7 +132,7 @@ def test_a_replace_job_for_an_out_of_date_copy_puts_the_source_in_its_place(
     make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
     base_topic: str, start_syncer: Callable[[Settings], SyncerService],
 ) -> None:
-    from syncer.changes import replace_job
+    from syncer.intake.changes import replace_job
 
     movie = "/movies/Stale (2020)/Stale.mkv"
     media.put(movie, b"the arr's file")

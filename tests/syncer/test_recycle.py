@@ -14,8 +14,8 @@ import pytest
 
 from arrsync.settings import Settings
 from notifier.service import NotifierService
-from syncer.guard import DestinationGuard
-from syncer.recycle import BinKeeper
+from syncer.copying.guard import DestinationGuard
+from syncer.mirror.recycle_bin import BinKeeper
 from syncer.service import SyncerService
 from tests.helpers import MqttWatcher, http, mosquitto_pub, publish_import, wait_until
 from tests.media import MediaTree, fixture, syncer_settings

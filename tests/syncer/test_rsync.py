@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from syncer.errors import RSYNC_EXIT_CODES, Decision, rsync_outcome
-from syncer.rsync import (
+from syncer.copying.exitcodes import RSYNC_EXIT_CODES, rsync_outcome
+from syncer.copying.rsync import (
     PARTIAL_DIR,
     Progress,
     RsyncRun,
@@ -18,6 +18,7 @@ from syncer.rsync import (
     death_signal_prefix,
     parse_progress,
 )
+from syncer.jobs.outcome import Decision
 
 HOSTILE = [
     "spaces in name.mkv",

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arrsync.settings import Settings
-from syncer.rsync import build_command
+from syncer.copying.rsync import build_command
+from syncer.copying.standby import Standbys, standby_allowed
 from syncer.service import SyncerService
-from syncer.standby import Standbys, standby_allowed
 from tests.helpers import MqttWatcher, publish_import, wait_until
 from tests.media import MediaTree, syncer_settings
 from tools.localbroker import LocalBroker

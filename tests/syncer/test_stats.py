@@ -13,13 +13,13 @@ import pytest
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import MqttSettings, Settings
-from arrsync.statistics import SyncerStats, parse_stats
-from arrsync.wire import JobAction, JobState, JobStatus
-from syncer.history import DaySum, History, bucket_of, periods
-from syncer.jobs import Job
+from arrsync.wire.job import JobAction, JobState, JobStatus
+from arrsync.wire.statistics import SyncerStats, parse_stats
+from syncer.jobs.job import Job
+from syncer.jobs.store import JobStore
+from syncer.report.history import DaySum, History, bucket_of, periods
+from syncer.report.stats import StatsPublisher
 from syncer.service import SyncerService
-from syncer.stats import StatsPublisher
-from syncer.store import JobStore
 from tests.helpers import MqttWatcher, mosquitto_pub, publish_import
 from tests.media import MediaTree, syncer_settings
 from tools.localbroker import LocalBroker

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arrsync.wire import JobState
-from syncer.jobs import Job
-from syncer.schedule import Schedule
-from syncer.store import JobStore
+from arrsync.wire.job import JobState
+from syncer.jobs.job import Job
+from syncer.jobs.schedule import Schedule
+from syncer.jobs.store import JobStore
 
 
 def job(job_id: str, state: JobState, updated_at: float, paths: list[str] | None = None) -> Job:
@@ -98,7 +98,7 @@ def test_a_store_written_by_an_older_syncer_is_upgraded_in_place(tmp_path: Path)
 
 
 def test_a_recycle_clears_the_claims_of_what_it_removed(tmp_path: Path) -> None:
-    from arrsync.wire import JobAction
+    from arrsync.wire.job import JobAction
 
     store = JobStore(tmp_path / "jobs.db")
     copied = job("copy", JobState.SUCCEEDED, 100, ["Film/film.mkv", "Other/other.mkv"])

@@ -1,0 +1,1 @@
+"""Webhooks in: what each arr sends (`arr`) and the envelope made of it (`envelope`)."""

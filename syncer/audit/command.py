@@ -1,0 +1,145 @@
+"""`arrsync-syncer audit [--fix] [--arr NAME]`: the audit for a person at a terminal.
+
+Exit status: 0 when nothing is missing, 1 when a file is missing, 2 when an arr (or a
+destination) cannot be read or no arr matches. Files of a different size are reported but
+do not change the status; --fix replaces them only where the mapping's `on_upgrade` is
+`recycle` (the old copy goes to the recycle bin), as an upgrade would.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import ArrInstance, Settings
+from arrsync.topics import audit_level
+from syncer.audit.check import ArrAudit, FileState, audit_arr, publish, replaceable
+from syncer.copying.guard import DestinationGuard
+from syncer.paths.mapping import PathMapper
+
+OK, MISSING, UNREADABLE = 0, 1, 2
+BROKER_WAIT_S = 10
+
+
+class Bar:
+    """A progress bar on a terminal (stderr); otherwise one plain line when work starts."""
+
+    def __init__(self, label: str, terminal: bool, plain: str = "") -> None:
+        self.label, self.terminal, self.plain = label, terminal, plain
+        self._bar: Any = None
+        self._started = False
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._started:
+            self._started = True
+            if not self.terminal:
+                click.echo(self.plain.format(total=total), err=True)
+                return
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+        if self._bar is not None:
+            self._bar.update(done - self._done)
+            self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def chosen(settings: Settings, names: tuple[str, ...]) -> list[ArrInstance] | str:
+    """The arrs to audit, or why there are none."""
+    if not settings.arrs:
+        return "no arrs are configured: add them under arrs: (see docs/catch-up-and-audit.md)"
+    if not names:
+        return list(settings.arrs)
+    # Matched as {"audit": NAME} on MQTT matches: "Radarr 4K", "radarr 4k" and "radarr-4k".
+    by_name = {audit_level(arr.name): arr for arr in settings.arrs}
+    unknown = [name for name in names if audit_level(name) not in by_name]
+    if unknown:
+        known = ", ".join(arr.name for arr in settings.arrs)
+        return f"no arr named {', '.join(unknown)} (configured: {known})"
+    return [by_name[audit_level(name)] for name in names]
+
+
+def audit_one(arr: ArrInstance, mapper: PathMapper, guard: DestinationGuard,
+              terminal: bool) -> ArrAudit:
+    """One arr's audit with a bar for each step: reading the library, checking the files."""
+    if not terminal:
+        click.echo(f"{arr.name}: reading the library", err=True)
+    reading = Bar(f"{arr.name}: series read", terminal)
+    checking = Bar(f"{arr.name}: files checked at their destinations", terminal,
+                   plain=f"{arr.name}: checking {{total}} files at their destinations")
+
+    def check_progress(done: int, total: int) -> None:
+        reading.close()
+        checking(done, total)
+
+    try:
+        return audit_arr(arr, mapper, guard, checking=check_progress,
+                         reading=reading if terminal and arr.app == "sonarr" else None)
+    finally:
+        reading.close()
+        checking.close()
+
+
+def run_audit(settings: Settings, names: tuple[str, ...], *, fix: bool,
+              terminal: bool | None = None) -> int:
+    arrs = chosen(settings, names)
+    if isinstance(arrs, str):
+        click.echo(f"audit: {arrs}", err=True)
+        return UNREADABLE
+    terminal = sys.stderr.isatty() if terminal is None else terminal
+    mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
+    guard = DestinationGuard()
+    mqtt = MqttConnection(settings.mqtt, "audit", announce=False)
+    mqtt.start()
+    try:
+        audits = []
+        for arr in arrs:
+            audit = audit_one(arr, mapper, guard, terminal)
+            audits.append(audit)
+            click.echo("\n".join(audit.report()))
+        _publish(settings, mqtt, mapper, audits, fix)
+    finally:
+        mqtt.stop()
+    if any(audit.error for audit in audits):
+        return UNREADABLE
+    return MISSING if any(audit.count(FileState.MISSING) for audit in audits) else OK
+
+
+def _publish(settings: Settings, mqtt: MqttConnection, mapper: PathMapper,
+             audits: list[ArrAudit], fix: bool) -> None:
+    """Queue the fixes and publish the summaries; say so if the broker did not take them."""
+    where = f"{settings.mqtt.host}:{settings.mqtt.port}"
+    if not mqtt.wait_connected(BROKER_WAIT_S):
+        click.echo(f"audit: the broker at {where} is not reachable: the summary was not "
+                   f"published{' and nothing was queued' if fix else ''}", err=True)
+        return
+    for audit in audits:
+        if not publish(mqtt, audit, mapper, fix=fix, timeout=BROKER_WAIT_S):
+            click.echo(f"audit: the broker at {where} did not take everything for "
+                       f"{audit.arr.name} (its ACL must let this user write "
+                       f"{mqtt.topics.audit(audit.arr.name)} and "
+                       f"{mqtt.topics.sync_request})", err=True)
+        if fix:
+            _say_what_was_fixed(settings, mapper, audit)
+
+
+def _say_what_was_fixed(settings: Settings, mapper: PathMapper, audit: ArrAudit) -> None:
+    different = audit.having(FileState.DIFFERENT)
+    replacing = sum(1 for check in different if replaceable(check, mapper))
+    if audit.queued:
+        click.echo(f"{audit.arr.name}: queued {audit.queued} sync(s) "
+                   f"({audit.count(FileState.MISSING)} missing, {replacing} to replace); "
+                   f"follow them with `arrsync-syncer jobs` or on "
+                   f"{settings.mqtt.base_topic}/sync/#")
+    if len(different) > replacing:
+        click.echo(f"{audit.arr.name}: {len(different) - replacing} file(s) of a different "
+                   "size were not replaced: their mapping has on_upgrade: keep, so arrsync "
+                   "never overwrites them; remove the copy at the destination and run the "
+                   "audit with --fix again")

@@ -1,0 +1,148 @@
+"""From a job to the files one attempt copies, and the check that they arrived whole."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import posixpath
+from dataclasses import dataclass
+
+from arrsync.limits import quote
+from arrsync.settings import Mapping
+from arrsync.units import join_below
+from arrsync.wire.job import JobState
+from syncer.jobs.job import Ending, Job
+from syncer.jobs.outcome import AttemptFailed, Decision
+from syncer.paths.safety import SourceMissing, SourceRefused, check_inside, files_below, locate
+from syncer.paths.sidecars import sidecars_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    source: str
+    dest: str
+    size: int
+    existed: bool  # the destination had this file before the attempt: never touched
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """What one attempt copies: rsync's relative entries and every file for verification."""
+
+    entries: list[str]
+    items: list[CopyItem]
+
+    @property
+    def bytes(self) -> int:
+        return sum(item.size for item in self.items)
+
+
+def _item(source: str, dest: str) -> CopyItem:
+    return CopyItem(source, dest, os.lstat(source).st_size, os.path.lexists(dest))
+
+
+def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
+    """Expand the job's paths to the files one attempt copies: SourceMissing if one is not
+    (yet) there, SourceRefused if it never can be (see `pathsafety`)."""
+    entries: list[str] = []
+    items: list[CopyItem] = []
+    skipped: list[str] = []
+
+    def add(relative: str) -> None:
+        check_inside(mapping.source, relative)
+        listing = files_below(mapping.source, relative)
+        if not listing.files and listing.skipped == [relative]:
+            raise SourceRefused(f"{quote(join_below(mapping.source, relative))} is not a file or a "
+                                "folder (a FIFO, socket or device); arrsync does not copy those")
+        entries.append(relative or ".")
+        skipped.extend(listing.skipped)
+        items.extend(_item(path, join_below(mapping.dest, inner)) for path, inner in listing.files)
+
+    for wanted in job.paths:
+        relative = locate(mapping.source, wanted)
+        if relative != wanted:
+            log.info("job %s: the share spells %s in another Unicode form than the arr; "
+                     "copying it as the share spells it", job.id, quote(wanted))
+        add(relative)
+        source = join_below(mapping.source, relative)
+        if sidecars and os.path.isfile(source) and not os.path.islink(source):
+            folder = posixpath.dirname(relative)
+            for sidecar in sidecars_of(source):
+                add(posixpath.join(folder, sidecar) if folder else sidecar)
+    if skipped:
+        log.warning("job %s: not copying %d link(s) out of the tree or special file(s): %s",
+                    job.id, len(skipped), ", ".join(quote(s, 80) for s in skipped[:5]))
+    return FileSet(list(dict.fromkeys(entries)), items)
+
+
+def collect_for_attempt(job: Job, mapping: Mapping, *, sidecars: bool,
+                        paths: list[str] | None = None) -> FileSet:
+    """`collect` (of `paths` only, if given) for an attempt about to begin: a missing source
+    spends the attempt and retries (it may never come), a refused one spends it and gives up
+    (AttemptFailed)."""
+    try:
+        return collect(job if paths is None else dataclasses.replace(job, paths=paths),
+                       mapping, sidecars=sidecars)
+    except (SourceMissing, SourceRefused) as exc:
+        job.attempt += 1
+        decision = Decision.RETRY if isinstance(exc, SourceMissing) else Decision.GIVE_UP
+        raise AttemptFailed(decision, str(exc)) from None
+
+
+def verify_sizes(files: FileSet) -> None:
+    """Compare sizes after the copy. A bad copy of ours is removed and retried (the source
+    may have grown while it was copied); a file that was there before is never touched."""
+    for item in files.items:
+        try:
+            size = os.lstat(item.dest).st_size
+        except FileNotFoundError:
+            raise AttemptFailed(Decision.RETRY, f"{item.dest} is missing after the copy") from None
+        if size == item.size:
+            continue
+        if item.existed:
+            raise AttemptFailed(Decision.GIVE_UP, (
+                f"{item.dest} already existed with {size} bytes but the source has "
+                f"{item.size}; arrsync never overwrites a file (only an upgrade event replaces "
+                "one, with on_upgrade: recycle): remove it to copy again"))
+        os.unlink(item.dest)
+        raise AttemptFailed(Decision.RETRY, (
+            f"{item.dest} had {size} bytes after the copy but the source has {item.size}; "
+            "the source may still be growing"))
+
+
+def copied(files: FileSet, source_root: str, transferred: list[str]) -> list[CopyItem]:
+    """The items rsync reported as transferred (its names are relative to the source root)."""
+    names = set(transferred)
+    return [item for item in files.items
+            if os.path.relpath(item.source, source_root) in names]
+
+
+def already_there(files: FileSet) -> bool:
+    """Every file of the attempt is at the destination with the source's size: rsync, which
+    never overwrites, would copy nothing, so it need not start (a repeated request)."""
+    try:
+        return bool(files.items) and all(
+            item.existed and os.lstat(item.dest).st_size == item.size for item in files.items)
+    except OSError:
+        return False
+
+
+def nothing_copied(files: FileSet) -> str:
+    return (f"the destination already has "
+            f"{'this file' if len(files.items) == 1 else 'these files'} (same size); "
+            "nothing was copied")
+
+
+def copy_ending(job: Job, files: FileSet, source_root: str, transferred: list[str], *,
+                dry_run: bool) -> Ending:
+    """Succeeded when something was copied; skipped when the destination had it all.
+    `job.bytes` becomes the bytes actually copied."""
+    done = copied(files, source_root, transferred)
+    job.bytes = sum(item.size for item in done)
+    extra: dict[str, object] = {"dry_run": True, "would_copy": transferred} if dry_run else {}
+    if done or not files.items:
+        return Ending(JobState.SUCCEEDED, None, extra)
+    return Ending(JobState.SKIPPED, nothing_copied(files), extra)
