@@ -37,6 +37,11 @@ class Topics:
     def sync_request(self) -> str:
         return f"{self.base}/sync/request"
 
+    @property
+    def sync_response(self) -> str:
+        """Where the syncer answers every request (`arrsync.wire.request.RequestAnswer`)."""
+        return f"{self.base}/sync/response"
+
     def sync_state(self, state: str) -> str:
         return check_publish_topic(f"{self.base}/sync/{state}")
 
@@ -46,10 +51,11 @@ class Topics:
 
     def sync_state_name(self, topic: str) -> str | None:
         """The `<state>` of a `<base>/sync/<state>` status topic; None for any other topic,
-        `sync/request` included."""
+        `sync/request` and `sync/response` included."""
         prefix = f"{self.base}/sync/"
         rest = topic[len(prefix):] if topic.startswith(prefix) else ""
-        return rest if rest and "/" not in rest and topic != self.sync_request else None
+        return rest if rest and "/" not in rest and topic not in (
+            self.sync_request, self.sync_response) else None
 
     @property
     def syncer_state(self) -> str:
@@ -64,7 +70,7 @@ class Topics:
         return check_publish_topic(f"{self.base}/audit/{audit_level(arr_name)}")
 
     def alert(self, component: str) -> str:
-        """Where a component says that something needs a person (see `arrsync.alerts`)."""
+        """Where a component says that something needs a person (see `arrsync.wire.alert`)."""
         return check_publish_topic(f"{self.base}/{component}/alert")
 
     @property

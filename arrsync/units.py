@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from pathlib import PurePosixPath
 
@@ -41,6 +42,19 @@ def relative_below(path: str, root: str) -> str | None:
 
 def is_within(path: str, root: str) -> bool:
     return relative_below(path, root) is not None
+
+
+def real_inside(path: str, root: str) -> bool:
+    """Does `path`, its symbolic links resolved, lie within (or at) the real `root`? The one
+    check of a path against the root it must not leave."""
+    return is_within(os.path.realpath(path), os.path.realpath(root))
+
+
+def ancestors(relative: str) -> list[str]:
+    """A relative path and every folder above it, nearest first, ending with "" (the root):
+    `a/b/c` → `a/b/c`, `a/b`, `a`, ""."""
+    parts = relative.split("/") if relative else []
+    return ["/".join(parts[:depth]) for depth in range(len(parts), -1, -1)]
 
 
 def join_below(root: str, relative: str) -> str:

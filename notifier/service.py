@@ -94,8 +94,8 @@ class NotifierService:
         if self.mqtt.topics.alert_component(topic):
             self._alert(message)
             return
-        if topic == self.mqtt.topics.sync_request:
-            return
+        if not self.mqtt.topics.sync_state_name(topic):
+            return  # sync/request and sync/response: not a job's status
         try:
             status = JobStatus.model_validate_json(message.payload)
         except ValidationError:

@@ -11,6 +11,7 @@ from arrsync.config import config_source
 from arrsync.settings import Settings
 from arrsync.sqlitefile import DatabaseUnusable
 from arrsync.startup import boot, config_option, exit_with, run_until_signalled
+from arrsync.wire.request import DismissRequest, PathRequest, RetryRequest
 from syncer import commands
 from syncer.audit.command import run_audit
 from syncer.service import SyncerService
@@ -91,7 +92,7 @@ def explain(ctx: click.Context, path: str, config: str | None) -> None:
 @config_option
 @click.pass_context
 def trigger(ctx: click.Context, path: str, timeout: float, config: str | None) -> None:
-    ctx.exit(commands.trigger(_settings(ctx, config), {"path": path}, timeout))
+    ctx.exit(commands.trigger(_settings(ctx, config), PathRequest(path=path), timeout))
 
 
 @main.command(help="List recent jobs.")
@@ -130,12 +131,15 @@ def dismiss(ctx: click.Context, job: str | None, held: bool, timeout: float,
 
 def _about_job(ctx: click.Context, config: str | None, verb: str, job: str | None,
                held: bool, timeout: float) -> int:
-    if held == bool(job):
+    if held and job:
+        raise click.UsageError("give a JOB id or --held, not both")
+    if not held and not job:
         raise click.UsageError("give a JOB id, or --held")
     settings = _settings(ctx, config)
-    if held:
+    if held or job is None:
         return commands.all_held(settings, verb, timeout)
-    return commands.trigger(settings, {verb: job}, timeout)
+    request = RetryRequest(retry=job) if verb == "retry" else DismissRequest(dismiss=job)
+    return commands.trigger(settings, request, timeout)
 
 
 @main.command(help="Check that every file the arrs list is at its destination (exit 0: none "

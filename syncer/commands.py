@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,7 +15,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 from arrsync.config import CONFIG_ENV
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
+from arrsync.units import human_size
 from arrsync.wire.job import FINISHED, JobState, JobStatus
+from arrsync.wire.request import (
+    DismissRequest,
+    Request,
+    RequestAnswer,
+    RetryRequest,
+)
 from syncer.copying.guard import DestinationGuard, mount_of
 from syncer.jobs.outcome import DestinationNotReady
 from syncer.jobs.store import JobStore
@@ -87,8 +93,8 @@ def explain(settings: Settings, path: str) -> int:
     return 0
 
 
-def trigger(settings: Settings, request: dict[str, Any], timeout: float) -> int:
-    """Publish a request and print its job's status messages until it finishes."""
+def trigger(settings: Settings, request: Request, timeout: float) -> int:
+    """Send a request, print the syncer's answer, then its jobs' statuses until they end."""
     return _run_requests(settings, [request], timeout)
 
 
@@ -99,7 +105,9 @@ def all_held(settings: Settings, verb: str, timeout: float) -> int:
         print("no removals on hold")
         return 0
     print(f"{'releasing' if verb == 'retry' else 'dismissing'} {len(held)} removal(s) on hold")
-    return _run_requests(settings, [{verb: job_id} for job_id in held], timeout)
+    requests: list[Request] = [RetryRequest(retry=job_id) if verb == "retry"
+                               else DismissRequest(dismiss=job_id) for job_id in held]
+    return _run_requests(settings, requests, timeout)
 
 
 def _held_ids(settings: Settings) -> list[str]:
@@ -111,34 +119,77 @@ def _held_ids(settings: Settings) -> list[str]:
     return held
 
 
-def _run_requests(settings: Settings, requests: list[dict[str, Any]], timeout: float) -> int:
-    """Publish the requests; print their jobs' status messages until all have finished."""
-    request_ids = {f"cli-{uuid.uuid4().hex[:12]}": request for request in requests}
-    about = {request.get("retry") or request.get("dismiss") for request in requests} - {None}
-    done = threading.Event()
-    results: dict[str, JobStatus] = {}
+class _Follower:
+    """The answers to our requests and the statuses of their jobs, until each has ended: a
+    refusal, a job that finished, or one that waits by itself (held, or on hold)."""
 
+    def __init__(self, requests: dict[str, Request]) -> None:
+        self.jobs: dict[str, str] = {}  # job id → our request id
+        for request_id, request in requests.items():
+            about = getattr(request, "retry", None) or getattr(request, "dismiss", None)
+            if about:
+                self.jobs[about] = request_id
+        self.pending = set(requests)
+        self.refused = False
+        self.failed = False
+        self.done = threading.Event()
+        self._lock = threading.Lock()  # guards the fields above (network thread and caller)
+
+    def answer(self, answer: RequestAnswer) -> None:
+        with self._lock:
+            if answer.id not in self.pending:
+                return
+            print(f"{'ok' if answer.ok else 'refused'}: {answer.message}")
+            self.jobs.update((job, answer.id) for job in answer.jobs)
+            if not answer.ok:
+                self.refused = True
+            if not answer.ok or not answer.jobs:
+                self._end(answer.id)
+
+    def status(self, status: JobStatus) -> None:
+        with self._lock:
+            request_id = status.trigger if status.trigger in self.pending else (
+                self.jobs.get(status.job))
+            if request_id not in self.pending:
+                return
+            if status.state is JobState.PROGRESS:
+                print(f"  {status.percent}%  {human_size(status.bytes_per_s or 0)}/s  "
+                      f"eta {status.eta_s}s")
+                return
+            print(f"{status.state.value}: {status.title or ''} {status.error or ''}".rstrip())
+            if status.state is JobState.RETRYING and (status.held or status.on_hold):
+                print("it waits " + ("for a person: `arrsync-syncer retry "
+                                     f"{status.job}` releases it" if status.on_hold else
+                                     "for the destination and will run by itself"))
+                self._end(request_id)
+            elif status.state in FINISHED:
+                self.failed |= status.state is JobState.FAILED
+                self._end(request_id)
+
+    def _end(self, request_id: str | None) -> None:
+        self.pending.discard(request_id or "")
+        if not self.pending or self.refused:
+            self.done.set()
+
+
+def _run_requests(settings: Settings, requests: list[Request], timeout: float) -> int:
+    """Publish the requests; print the answers and their jobs' statuses until all ended."""
+    sent = {f"cli-{uuid.uuid4().hex[:12]}": request for request in requests}
+    follower = _Follower(sent)
     mqtt = MqttConnection(settings.mqtt, "cli", announce=False)
 
     def on_message(message: Any) -> None:
         try:
-            status = JobStatus.model_validate_json(message.payload)
+            if message.topic == mqtt.topics.sync_response:
+                follower.answer(RequestAnswer.model_validate_json(message.payload))
+            elif mqtt.topics.sync_state_name(message.topic):
+                follower.status(JobStatus.model_validate_json(message.payload))
         except ValueError:
             return
-        key = status.trigger if status.trigger in request_ids else status.job
-        if key not in request_ids and key not in about:
-            return
-        if status.state is JobState.PROGRESS:
-            print(f"  {status.percent}%  {status.bytes_per_s or 0} B/s  eta {status.eta_s}s")
-            return
-        print(f"{status.state.value}: {status.title or ''} {status.error or ''}".rstrip())
-        if status.state in FINISHED:
-            results[key] = status
-            if len(results) >= len(requests):
-                done.set()
 
     mqtt.on_message(on_message)
     mqtt.subscribe(mqtt.topics.all_sync_states)
+    mqtt.subscribe(mqtt.topics.sync_response)
     mqtt.start()
     problem = mqtt.connection_problem(10)
     if problem:
@@ -146,26 +197,26 @@ def _run_requests(settings: Settings, requests: list[dict[str, Any]], timeout: f
         mqtt.stop()
         return 2
     topic = mqtt.topics.sync_request
-    for request_id, request in request_ids.items():
+    for request_id, request in sent.items():
         answered = threading.Event()
         refused: list[ReasonCode] = []
 
-        def sent(ok: bool, event: threading.Event = answered) -> None:
+        def published(ok: bool, event: threading.Event = answered) -> None:
             event.set()
 
-        mqtt.publish(topic, json.dumps({**request, "id": request_id}), on_done=sent,
-                     on_refused=refused.append)
+        payload = request.model_copy(update={"id": request_id}).payload()
+        mqtt.publish(topic, payload, on_done=published, on_refused=refused.append)
         answered.wait(10)
         if refused:
             print(_refusal(settings, topic, refused[0]))
             mqtt.stop()
             return 2
-    finished = done.wait(timeout)
+    finished = follower.done.wait(timeout)
     mqtt.stop()
     if not finished:
-        print(f"no result within {timeout:.0f}s; is arrsync-syncer running?")
+        print(f"no answer within {timeout:.0f}s; is arrsync-syncer running?")
         return 2
-    return 1 if any(r.state is JobState.FAILED for r in results.values()) else 0
+    return 1 if follower.refused or follower.failed else 0
 
 
 def _refusal(settings: Settings, topic: str, reason: ReasonCode) -> str:

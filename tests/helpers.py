@@ -124,6 +124,15 @@ class MqttWatcher:
         return wait_until(enough, timeout, f"{count} message(s) on …{suffix}")
 
 
+    def refusal(self, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """The syncer's answer to a request it cannot run (`ok` false, no job made of it);
+        needs a subscription to `<base>/sync/response` (or `<base>/sync/+`)."""
+        answer: dict[str, Any] = self.wait_for(
+            "/sync/response", timeout=timeout, where=lambda m: m.json()["ok"] is False)[0].json()
+        assert answer["jobs"] == [], answer
+        return answer
+
+
 def _headers(message: Any) -> dict[str, str]:
     return {key.lower(): value for key, value in message.items()}
 

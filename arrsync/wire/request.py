@@ -36,7 +36,7 @@ class _Request(BaseModel):
                            description="Echoed in the answer and in the statuses of its jobs.")
 
     def payload(self) -> str:
-        return json.dumps(self.model_dump(exclude_none=True))
+        return json.dumps(self.model_dump(exclude_defaults=True))
 
 
 class PathRequest(_Request):
@@ -81,7 +81,8 @@ class RequestAnswer(BaseModel):
     message: str = Field(description="What happens, or why it cannot, for a person.")
     jobs: list[str] = Field(default_factory=list, description="The ids of the jobs it made "
                                                               "or concerns.")
-    syncer: str | None = Field(None, description="The syncer that answered (syncer.name).")
+    syncer: str | None = Field(None, description="The name of the syncer that answered, where "
+                                                 "several share one broker; null otherwise.")
 
 
 def parse_request(payload: bytes) -> Request:

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from arrsync.mqtt import MqttConnection
 from arrsync.topics import COMPONENTS
 from arrsync.wire.job import JobState, JobStatus
+from arrsync.wire.request import RetryRequest
 from arrsync.wire.statistics import JobEntry, SyncerStats, parse_stats
 from arrsync.wire.timestamps import utc_now_iso
 
@@ -164,7 +165,7 @@ class StatusBoard:
             accepted.append(ok)
             answered.set()
 
-        request = json.dumps({"retry": job, "id": f"web-{uuid.uuid4().hex[:12]}"})
+        request = RetryRequest(retry=job, id=f"web-{uuid.uuid4().hex[:12]}").payload()
         self._mqtt.publish(self._topics.sync_request, request, on_done=done)
         if not answered.wait(timeout):
             return "no answer"

@@ -1,4 +1,4 @@
-"""The bridge's alerts (`arrsync.alerts.Alert` on `<base>/bridge/alert`), sent once connected.
+"""The bridge's alerts (`arrsync.wire.alert.Alert` on `<base>/bridge/alert`), sent once connected.
 
 The bridge's MQTT connection forgets unacknowledged messages at each reconnect (the relay
 re-sends events from the spool), so alerts wait here until the broker is there to take them.

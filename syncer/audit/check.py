@@ -11,7 +11,6 @@ the mapping's `on_upgrade` allows it; the running syncer does them like any othe
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import uuid
@@ -25,6 +24,7 @@ from arrsync.mqtt import MqttConnection
 from arrsync.settings import ArrInstance
 from arrsync.units import human_size
 from arrsync.wire.audit import AuditSummary
+from arrsync.wire.request import PathRequest, ReplaceRequest
 from arrsync.wire.timestamps import utc_now_iso
 from syncer.copying.guard import DestinationGuard
 from syncer.jobs.outcome import DestinationNotReady
@@ -163,12 +163,13 @@ def replaceable(check: FileCheck, mapper: PathMapper) -> bool:
 def fix_requests(audit: ArrAudit, mapper: PathMapper) -> list[str]:
     """What `--fix` sends on `sync/request`: a sync of each missing file, and a replacement
     of each different-size copy that may be replaced."""
-    def request(**fields: str) -> str:
-        return json.dumps({**fields, "id": f"audit-{uuid.uuid4().hex[:12]}"})
+    def request_id() -> str:
+        return f"audit-{uuid.uuid4().hex[:12]}"
 
-    return ([request(path=c.file.path) for c in audit.having(FileState.MISSING)]
-            + [request(replace=c.file.path, title=c.file.title) for c in audit.checks
-               if replaceable(c, mapper)])
+    return ([PathRequest(path=c.file.path, id=request_id()).payload()
+             for c in audit.having(FileState.MISSING)]
+            + [ReplaceRequest(replace=c.file.path, title=c.file.title, id=request_id()).payload()
+               for c in audit.checks if replaceable(c, mapper)])
 
 
 def publish(mqtt: MqttConnection, audit: ArrAudit, mapper: PathMapper, *, fix: bool,

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from arrsync.limits import quote
 from arrsync.settings import Mapping
 from arrsync.units import join_below
-from arrsync.wire.job import JobState
-from syncer.jobs.job import Ending, Job
-from syncer.jobs.outcome import AttemptFailed, Decision
+from syncer.jobs.job import Job
+from syncer.jobs.outcome import AttemptFailed, Decision, Done
 from syncer.paths.safety import SourceMissing, SourceRefused, check_inside, files_below, locate
 from syncer.paths.sidecars import sidecars_of
 
@@ -46,7 +45,7 @@ def _item(source: str, dest: str) -> CopyItem:
 
 def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
     """Expand the job's paths to the files one attempt copies: SourceMissing if one is not
-    (yet) there, SourceRefused if it never can be (see `pathsafety`)."""
+    (yet) there, SourceRefused if it never can be (see `syncer.paths.safety`)."""
     entries: list[str] = []
     items: list[CopyItem] = []
     skipped: list[str] = []
@@ -81,13 +80,12 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
 def collect_for_attempt(job: Job, mapping: Mapping, *, sidecars: bool,
                         paths: list[str] | None = None) -> FileSet:
     """`collect` (of `paths` only, if given) for an attempt about to begin: a missing source
-    spends the attempt and retries (it may never come), a refused one spends it and gives up
-    (AttemptFailed)."""
+    fails the attempt and retries (it may never come), a refused one gives up
+    (AttemptFailed); either way the attempt counts."""
     try:
         return collect(job if paths is None else dataclasses.replace(job, paths=paths),
                        mapping, sidecars=sidecars)
     except (SourceMissing, SourceRefused) as exc:
-        job.attempt += 1
         decision = Decision.RETRY if isinstance(exc, SourceMissing) else Decision.GIVE_UP
         raise AttemptFailed(decision, str(exc)) from None
 
@@ -113,6 +111,17 @@ def verify_sizes(files: FileSet) -> None:
             "the source may still be growing"))
 
 
+def problem_with(files: FileSet) -> AttemptFailed | None:
+    """What `verify_sizes` finds wrong with the files at the destination, if anything."""
+    try:
+        verify_sizes(files)
+    except AttemptFailed as exc:
+        return exc
+    except OSError as exc:  # e.g. a file where one of its folders should be
+        return AttemptFailed(Decision.RETRY, f"could not check the copy: {exc}")
+    return None
+
+
 def copied(files: FileSet, source_root: str, transferred: list[str]) -> list[CopyItem]:
     """The items rsync reported as transferred (its names are relative to the source root)."""
     names = set(transferred)
@@ -136,13 +145,11 @@ def nothing_copied(files: FileSet) -> str:
             "nothing was copied")
 
 
-def copy_ending(job: Job, files: FileSet, source_root: str, transferred: list[str], *,
-                dry_run: bool) -> Ending:
-    """Succeeded when something was copied; skipped when the destination had it all.
-    `job.bytes` becomes the bytes actually copied."""
+def copy_done(files: FileSet, source_root: str, transferred: list[str], *,
+              dry_run: bool) -> Done:
+    """Succeeded when something was copied (its bytes); skipped when the destination had it
+    all."""
     done = copied(files, source_root, transferred)
-    job.bytes = sum(item.size for item in done)
-    extra: dict[str, object] = {"dry_run": True, "would_copy": transferred} if dry_run else {}
-    if done or not files.items:
-        return Ending(JobState.SUCCEEDED, None, extra)
-    return Ending(JobState.SKIPPED, nothing_copied(files), extra)
+    fields: dict[str, object] = {"dry_run": True, "would_copy": transferred} if dry_run else {}
+    skipped = None if done or not files.items else nothing_copied(files)
+    return Done(skipped=skipped, bytes=sum(item.size for item in done), fields=fields)

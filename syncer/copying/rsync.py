@@ -7,7 +7,7 @@ at the destination. `--partial-dir` keeps an interrupted file out of sight and l
 next run resume it; `--no-whole-file` makes local copies use what is already there.
 After `--archive`, `--safe-links` skips links that point out of the tree and
 `--no-devices --no-specials` keep FIFOs and device nodes from being recreated (see
-`pathsafety`, which lists the same files).
+`syncer.paths.safety`, which lists the same files).
 
 rsync is spawned without `preexec_fn`, which would force a fork of the whole threaded
 syncer (about 10 ms a spawn, against 1 ms): `setpriv --pdeathsig TERM` (util-linux) asks
@@ -121,23 +121,18 @@ def _die_with_parent() -> None:
 class RsyncRun:
     """One rsync process; `stop()` asks it to end (it keeps the partial file).
 
-    `begin(paths)` spawns it (unless it was spawned ahead, see `syncer.standby`) and hands
-    it the list; `finish()` reads its output until it exits; `run()` does both. One thread
+    `begin(paths)` spawns it (unless it was spawned ahead, see `syncer.copying.standby`) and
+    hands it the list; `finish()` reads its output until it exits. One thread
     does it all: stdin, stdout and stderr go through one selector, so no pipe can fill up
     while another one waits."""
 
-    def __init__(self, command: list[str], relative_paths: Sequence[str] = ()) -> None:
+    def __init__(self, command: list[str]) -> None:
         self.command = command
-        self._paths = relative_paths
+        self._paths: Sequence[str] = ()  # its list, once given: a standby has none yet
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()  # guards _process and _stopped
         self._stopped = False
         self._unsent = memoryview(b"")  # the part of the list rsync has not taken yet
-
-    def run(self, on_progress: Callable[[Progress], None]) -> RsyncResult:
-        if not self.begin(self._paths):
-            return RsyncResult(20, "stopped before it started", [])
-        return self.finish(on_progress)
 
     def spawn(self) -> bool:
         """Start rsync; it waits for its list. False if stopped before; FileNotFoundError

@@ -19,8 +19,6 @@ from syncer.copying.files import FileSet
 from syncer.copying.rsync import PARTIAL_DIR
 from syncer.jobs.outcome import DestinationNotReady
 
-NO_SPACE = "No space left on device"  # rsync's message for ENOSPC (LC_ALL=C)
-
 
 class SpaceLedger:
     def __init__(self, margin: int) -> None:
@@ -49,13 +47,16 @@ class SpaceLedger:
             self._reserved.pop(job_id, None)
 
 
-def remove_partials(files: FileSet) -> int:
-    """Remove the partial files rsync kept for this attempt's files; returns their bytes."""
+def remove_partials(files: FileSet, dest_root: str, into: str | None = None) -> int:
+    """Remove the partial files rsync kept for this attempt's files (under `into` when the
+    attempt copied there instead of `dest_root`, as a replace copies into its staging
+    folder); returns their bytes. Only rsync's own partial files are ever touched."""
     removed = 0
     for item in files.items:
-        if item.existed:
+        if item.existed and into is None:
             continue
-        folder, name = os.path.split(item.dest)
+        relative = os.path.relpath(item.dest, dest_root)
+        folder, name = os.path.split(os.path.join(into or dest_root, relative))
         partial = os.path.join(folder, PARTIAL_DIR, name)
         with contextlib.suppress(OSError):
             size = os.lstat(partial).st_size

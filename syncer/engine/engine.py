@@ -2,10 +2,11 @@
 
 A free worker takes every due copy job of one mapping from the in-memory schedule (the
 moment the intake submits them or a retry falls due) and copies them with one rsync
-(`batch.py`, `runs.py`). Rename, recycle and replace jobs are taken one at a time and run
-through `syncer.mirror`, with the hooks `begin_attempt` and `run_rsync`. Every state change
-goes through `_transition` (`syncer.transitions`: set, stamp, save, report). While the job
-store cannot be written nothing starts (`syncer.storehealth`).
+(`syncer.copying.batch`, `runs`). Rename, recycle and replace jobs are taken one at a time
+and run through `syncer.mirror`, each in a `MirrorAttempt`. Every attempt ends in one
+`Result` (`syncer.jobs.outcome`) that the job's lifecycle turns into its next state
+(`syncer.engine.lifecycle`); nothing else changes a job. While the job store cannot be
+written nothing starts (`syncer.jobs.health`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,29 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from arrsync.settings import Mapping, SyncerSettings
 from arrsync.wire.job import JobAction, JobState
 from syncer.copying import batch
-from syncer.copying.batch import Member, Verdict
+from syncer.copying.batch import Member
 from syncer.copying.guard import DestinationGuard
-from syncer.copying.rsync import Progress, RsyncResult, build_command, death_signal_prefix, resolve
+from syncer.copying.progress import ProgressSplit
+from syncer.copying.rsync import Progress, build_command, death_signal_prefix, resolve
 from syncer.copying.runs import RsyncRunner
 from syncer.copying.space import SpaceLedger
-from syncer.engine.lifecycle import Change, JobTransitions, finish
+from syncer.engine.attempt import MirrorAttempt
+from syncer.engine.lifecycle import Lifecycle
 from syncer.jobs.health import RETRY_S, StoreHealth, is_store_failure
 from syncer.jobs.job import Job
-from syncer.jobs.outcome import AttemptFailed, Decision, DestinationNotReady, Interrupted
+from syncer.jobs.outcome import (
+    AttemptFailed,
+    Decision,
+    DestinationNotReady,
+    Failed,
+    Result,
+    result_of,
+)
 from syncer.jobs.schedule import Gate, Schedule
 from syncer.jobs.store import JobStore
 from syncer.mirror.actions import MirrorActions
@@ -37,7 +48,7 @@ log = logging.getLogger(__name__)
 IDLE_WAIT_S = 5.0
 
 
-class Engine(JobTransitions):
+class Engine:
     def __init__(self, settings: SyncerSettings, store: JobStore, reporter: StatusReporter,
                  health: StoreHealth, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
@@ -48,7 +59,9 @@ class Engine(JobTransitions):
         self.guard = DestinationGuard()
         self.space = SpaceLedger(settings.free_space_margin)
         self.mappings: dict[str, Mapping] = {m.name: m for m in settings.mappings}
-        self.mirror = MirrorActions(settings, store, self.space, self, clock)
+        self.mirror = MirrorActions(settings, store, self.space, clock)
+        self.lifecycle = Lifecycle(settings, store, reporter, self.submit,
+                                   self._wait_for_announcement, clock)
         self.rsync = resolve(settings.rsync_path)  # once, not at every spawn
         death_signal_prefix()  # checked (and warned about) now, not at the first copy
         self.commands = {m.name: build_command(self.rsync, m.source, m.dest,
@@ -66,8 +79,7 @@ class Engine(JobTransitions):
 
     # -- control -----------------------------------------------------------------------------
     def start(self) -> None:
-        for job in self.store.recover_interrupted():
-            log.info("resuming job %s (%s) interrupted by a stop", job.id, job.title)
+        self.lifecycle.recover()
         self.submit(self.store.active())
         for worker in self._workers:
             worker.start()
@@ -93,20 +105,14 @@ class Engine(JobTransitions):
         if job is None or job.mapping not in self.mappings or not (
                 job.state is JobState.FAILED or job.on_hold):
             return None
-        job.released, job.on_hold = job.on_hold, False
-        job.attempt, job.max_attempts = 0, self.settings.max_attempts
-        self._transition(Change(job, JobState.QUEUED, next_attempt_in=0))
-        return job
+        return self.lifecycle.release(job) if job.on_hold else self.lifecycle.retry(job)
 
     def dismiss(self, job_id: str) -> Job | None:
         """A person decided a removal the circuit breaker holds must not happen."""
         job = self.store.get(job_id)
         if job is None or not job.on_hold:
             return None
-        job.on_hold = False
-        self._transition(finish(job, JobState.SKIPPED,
-                                "dismissed by a person: nothing was removed"))
-        return job
+        return self.lifecycle.dismiss(job)
 
     def stop(self, grace: float) -> None:
         """Take no new jobs; let running copies finish for `grace` s, then interrupt them."""
@@ -171,7 +177,7 @@ class Engine(JobTransitions):
             running = set(self.schedule.taken_ids())
         try:
             self.store.probe()
-            self.store.recover_interrupted(keep=running)
+            self.lifecycle.recover(keep=running)
             active = self.store.active()
             with self._lock:
                 self.schedule.refresh(active)
@@ -195,85 +201,79 @@ class Engine(JobTransitions):
         where a job's action chooses how it runs."""
         mapping = self.mappings.get(jobs[0].mapping)
         if mapping is None:
-            self._transition(*(finish(job, JobState.FAILED, (
-                f"mapping {job.mapping!r} is no longer configured")) for job in jobs))
+            self.lifecycle.finish([(job, Failed(Decision.GIVE_UP, (
+                f"mapping {job.mapping!r} is no longer configured"))) for job in jobs])
             return
         try:
             self.guard.check(mapping)
         except DestinationNotReady as exc:
-            self._conclude(batch.hold_all(jobs, exc))
+            self.lifecycle.finish(batch.hold_all(jobs, exc))
             return
         if jobs[0].action is not JobAction.COPY:
             self._run_action(jobs[0], mapping)
             return
-        members, verdicts = batch.plan_run(jobs, mapping, self.settings, self.space)
-        if left := batch.past_bounds(jobs, members, verdicts):  # to another worker, now
+        members, results = batch.plan_run(jobs, mapping, self.settings, self.space)
+        if left := batch.past_bounds(jobs, members, results):  # to another worker, now
             jobs[:] = [job for job in jobs if job not in left]  # in place: what this run has
             with self._lock:
                 self.schedule.give_back(left)
                 self._lock.notify_all()
         if members:
-            verdicts += self._copy(mapping, members)
-        self._conclude(verdicts)
+            results += self._copy(mapping, members)
+        self.lifecycle.finish(results)
 
-    def _copy(self, mapping: Mapping, members: list[Member]) -> list[Verdict]:
-        split = batch.ProgressSplit(members, self._report_progress)
+    def _copy(self, mapping: Mapping, members: list[Member]) -> list[tuple[Job, Result]]:
+        split = ProgressSplit(members, self._report_progress)
         began = time.monotonic()
         try:
             result = self.runner.copy(self.commands[mapping.name], batch.entries(members),
                                       lambda: self._started(members), split.progress,
                                       split.name)
-        except FileNotFoundError:
-            failure = AttemptFailed(Decision.GIVE_UP,
-                                    f"rsync is not installed ({self.settings.rsync_path})")
-            return [Verdict(one.job, failure=failure) for one in members]
-        if result is None:
-            return [Verdict(one.job, interrupted=True) for one in members]
+        except AttemptFailed as exc:  # rsync is not installed
+            return [(one.job, Failed(exc.decision, exc.reason)) for one in members]
         duration = round(time.monotonic() - began, 3)
         for one in members:
-            one.job.duration_s = duration
+            one.job = replace(one.job, duration_s=duration)
         return batch.judge(members, result, mapping, dry_run=self.settings.dry_run,
                            stopping=self.runner.stopping)
 
     def _run_action(self, job: Job, mapping: Mapping) -> None:
         """A rename, recycle or replace, alone, as `syncer.mirror` runs it."""
+        attempt = MirrorAttempt(job, mapping, self.lifecycle, self.runner, self.reporter,
+                                dry_run=self.settings.dry_run)
         try:
             try:
-                verdict = Verdict(job, ending=self.mirror.run(job, mapping))
-            except DestinationNotReady as exc:
-                verdict = Verdict(job, hold=str(exc))
-            except AttemptFailed as exc:
-                verdict = Verdict(job, failure=exc)
-            except Interrupted:
-                verdict = Verdict(job, interrupted=True)
-            self._conclude([verdict])
+                result: Result = self.mirror.run(attempt, mapping)
+            except Exception as exc:
+                known = result_of(exc)
+                if known is None:
+                    raise
+                result = known
+            ran = replace(attempt.job, duration_s=attempt.duration_s or attempt.job.duration_s)
+            self.lifecycle.finish([(ran, result)])
         finally:
-            self.mirror.finished(job)
-
-    # -- hooks for the mirror actions (syncer.actions.EngineHooks) ---------------------------
-    def begin_attempt(self, job: Job) -> None:
-        job.attempt += 1
-        self._transition(Change(job, JobState.STARTED))
-
-    def run_rsync(self, job: Job, command: list[str], entries: list[str]) -> RsyncResult:
-        began = time.monotonic()
-        try:
-            return self.runner.run_checked(command, entries,
-                                           self.reporter.throttled_progress(job),
-                                           self.settings.rsync_path)
-        finally:
-            job.duration_s = round(time.monotonic() - began, 3)
+            self.mirror.finished(job.id)
 
     # -- reports -----------------------------------------------------------------------------
     def _started(self, members: list[Member]) -> None:
         """'started' once rsync runs (so the spawn never waits for a commit or a publish)."""
         try:
-            self._transition(*(Change(one.job, JobState.STARTED) for one in members))
+            begun = self.lifecycle.begin([one.job for one in members])
         except Exception as exc:  # the copy goes on; its end is recorded all the same
             if is_store_failure(exc):
                 self.health.failed(exc)
             else:
                 log.exception("could not record the start of %d job(s)", len(members))
+            return
+        for one, job in zip(members, begun, strict=True):
+            one.job = job
+
+    def _wait_for_announcement(self, jobs: list[Job]) -> None:
+        """Publish nothing about a job before the intake's 'queued' is out (see `Gate`)."""
+        with self._lock:
+            gates = {gate for job in jobs if (gate := self._gates.get(job.id))}
+        for gate in gates:
+            gate.wait()
 
     def _report_progress(self, job: Job, progress: Progress) -> None:
         self.reporter.job(job, JobState.PROGRESS, percent=progress.percent,
@@ -287,8 +287,8 @@ class Engine(JobTransitions):
             return
         log.exception("a run of %d job(s) crashed", len(jobs), exc_info=exc)
         try:
-            self._transition(*(finish(job, JobState.FAILED,
-                                      f"internal error: {type(exc).__name__}") for job in jobs))
+            self.lifecycle.finish([(job, Failed(Decision.GIVE_UP, (
+                f"internal error: {type(exc).__name__}"))) for job in jobs])
         except Exception as again:
             if is_store_failure(again):
                 self.health.failed(again)

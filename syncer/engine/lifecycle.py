@@ -1,131 +1,162 @@
-"""Job state changes: the one way jobs move from state to state (set, stamp, save, report).
+"""A job's lifecycle: the only code that changes a job's state, attempt count and hold flags.
 
-Saved before it is published, so a crash loses no job; a batch of changes is one
-transaction. `change_for` decides what an attempt's verdict changes: retry after a growing
-delay, give up, wait for the destination without spending an attempt, go back to the queue
-after a stop, or finish (succeeded, skipped, or on hold for a person).
+A `Job` is immutable. Each method makes the job's next version, saves it (one transaction
+for many), publishes its status (after the intake's 'queued' for a job it has just handed
+over), hands it to the schedule and returns it; a worker goes on with the version returned.
+
+| method | to | attempt | flags |
+|---|---|---|---|
+| `begin` | started | +1 | held off |
+| `finish` `Done` | succeeded, or skipped with the reason | | held off |
+| `finish` `Failed` | retrying after a growing delay, or failed | +1 if it had not begun | |
+| `finish` `Held` | retrying, published once per reason | not spent | held |
+| `finish` `OnHold` | retrying, waiting for a person | | on_hold |
+| `finish` `Stopped` | queued, quietly | not spent | |
+| `retry` | queued with fresh attempts (a failed job, run again by a person) | 0 | |
+| `release` | queued with fresh attempts (a removal on hold, let through) | 0 | released |
+| `dismiss` | skipped (a removal on hold that must not happen) | | on_hold off |
+| `recover` | queued (a crash left it started) | not spent | |
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from arrsync.settings import SyncerSettings
 from arrsync.wire.job import JobState
-from syncer.copying.batch import Verdict
 from syncer.jobs.job import Job
-from syncer.jobs.outcome import AttemptFailed, Decision
-from syncer.jobs.schedule import Gate
+from syncer.jobs.outcome import Decision, Done, Failed, Held, OnHold, Result, Stopped
 from syncer.jobs.store import JobStore
 from syncer.report.status import StatusReporter
 
-log = logging.getLogger("syncer.engine")
+log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Change:
-    """A job's next state, as `_transition` applies it."""
-
-    job: Job
-    state: JobState
-    error: str | None = None
-    held: bool = False
-    next_attempt_in: float | None = None
-    publish: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    job: Job                     # the next version, before it is stamped
+    publish: bool = True         # False keeps it quiet (a repeated hold, a stop)
+    fields: Mapping[str, Any] = field(default_factory=dict)  # extra status fields
 
 
-class JobTransitions:
-    """The engine's state changes; it provides these attributes and `submit`."""
+class Lifecycle:
+    def __init__(self, settings: SyncerSettings, store: JobStore, reporter: StatusReporter,
+                 schedule: Callable[[list[Job]], None],
+                 announced: Callable[[list[Job]], None],
+                 clock: Callable[[], float] = time.time) -> None:
+        """`schedule(jobs)`: the workers' view of the new versions; `announced(jobs)` returns
+        once the intake has published their 'queued' (see `syncer.jobs.schedule.Gate`)."""
+        self.settings = settings
+        self.store = store
+        self.reporter = reporter
+        self._schedule = schedule
+        self._announced = announced
+        self.clock = clock
 
-    settings: SyncerSettings
-    store: JobStore
-    reporter: StatusReporter
-    clock: Callable[[], float]
-    _lock: threading.Condition
-    _gates: dict[str, Gate]
+    def begin(self, jobs: Sequence[Job]) -> list[Job]:
+        """An attempt starts: counted, announced as 'started' with what it copies."""
+        return self._apply([Change(replace(job, state=JobState.STARTED, attempt=job.attempt + 1,
+                                           error=None, held=False)) for job in jobs])
 
-    def submit(self, jobs: list[Job], gate: Gate | None = None) -> None:
-        raise NotImplementedError
-
-    def _transition(self, *changes: Change) -> None:
-        """The one way jobs change state: set, stamp, save (one transaction), then report
-        (after the intake's 'queued' for a job it has just handed over)."""
+    def finish(self, results: Sequence[tuple[Job, Result]]) -> list[Job]:
+        """The attempts' results, as the next states (one transaction)."""
         now = self.clock()
-        for change in changes:
-            job = change.job
-            job.state, job.error, job.held = change.state, change.error, change.held
-            job.updated_at = now
-            if change.next_attempt_in is not None:
-                job.next_attempt_at = now + change.next_attempt_in
-        self.store.save_many([change.job for change in changes])
-        with self._lock:
-            gates = {gate for change in changes if (gate := self._gates.get(change.job.id))}
-        for gate in gates:
-            gate.wait()
-        for change in changes:
+        return self._apply([self._next(job, result, now) for job, result in results])
+
+    def retry(self, job: Job) -> Job:
+        """A person runs a failed job again, with fresh attempts."""
+        return self._requeue(job, released=job.released)
+
+    def release(self, job: Job) -> Job:
+        """A person lets a removal on hold pass the circuit breaker."""
+        return self._requeue(job, released=True)
+
+    def _requeue(self, job: Job, *, released: bool) -> Job:
+        (queued,) = self._apply([Change(replace(
+            job, state=JobState.QUEUED, error=None, held=False, on_hold=False,
+            released=released, attempt=0, max_attempts=self.settings.max_attempts,
+            next_attempt_at=self.clock()))])
+        return queued
+
+    def dismiss(self, job: Job) -> Job:
+        """A person decided that a removal on hold must not happen."""
+        (skipped,) = self._apply([Change(replace(
+            job, state=JobState.SKIPPED, on_hold=False,
+            error="dismissed by a person: nothing was removed"))])
+        return skipped
+
+    def recover(self, keep: Collection[str] = ()) -> list[Job]:
+        """Jobs a crash (or a store that failed mid-attempt) left started go back to the
+        queue, except those in `keep` (still running); the lost attempt is not counted."""
+        left = [job for job in self.store.started() if job.id not in keep]
+        for job in left:
+            log.info("resuming job %s (%s) interrupted by a stop", job.id, job.title)
+        return self._apply([Change(replace(job, state=JobState.QUEUED, held=False,
+                                           attempt=max(job.attempt - 1, 0),
+                                           next_attempt_at=self.clock())) for job in left])
+
+    def _apply(self, changes: list[Change]) -> list[Job]:
+        """Stamp, save (one transaction), publish, schedule."""
+        if not changes:
+            return []
+        now = self.clock()
+        jobs = [replace(change.job, updated_at=now) for change in changes]
+        self.store.save_many(jobs)
+        self._announced(jobs)
+        for change, job in zip(changes, jobs, strict=True):
             if change.publish:
-                self.reporter.job(change.job, change.state, **change.extra)
-        self.submit([change.job for change in changes])
+                self.reporter.job(job, job.state, **change.fields)
+        self._schedule(jobs)
+        return jobs
 
-    def _conclude(self, verdicts: list[Verdict]) -> None:
-        if verdicts:
-            self._transition(*(change_for(verdict, self.settings) for verdict in verdicts))
+    def _next(self, job: Job, result: Result, now: float) -> Change:
+        """The one place where an attempt's result becomes the job's next state."""
+        began = job.state is JobState.STARTED
+        match result:
+            case Done(skipped=skipped, bytes=copied, files=files, fields=fields):
+                done = replace(job, state=JobState.SKIPPED if skipped else JobState.SUCCEEDED,
+                               error=skipped, held=False,
+                               bytes=job.bytes if copied is None else copied,
+                               files=job.files if files is None else files)
+                log.info("job %s (%s) %s: %d file(s), %d bytes", job.id, job.title,
+                         done.state, done.files, done.bytes)
+                return Change(done, fields=fields)
+            case Failed(decision=decision, reason=reason):
+                return self._failed(job if began else replace(job, attempt=job.attempt + 1),
+                                    decision, reason, now)
+            case Held(reason=reason):
+                announce = not job.held or job.error != reason
+                if announce:
+                    log.warning("job %s (%s) waits: %s", job.id, job.title, reason)
+                return Change(replace(job, state=JobState.RETRYING, error=reason, held=True,
+                                      attempt=max(job.attempt - 1, 0) if began else job.attempt,
+                                      next_attempt_at=now + self.settings.guard_interval),
+                              publish=announce)
+            case OnHold(reason=reason, announce=announce):
+                log.warning("job %s (%s) is on hold: %s", job.id, job.title, reason)
+                return Change(replace(job, state=JobState.RETRYING, error=reason, held=False,
+                                      on_hold=True), publish=announce)
+            case Stopped():
+                log.info("job %s (%s) interrupted by the stop; it resumes at the next start",
+                         job.id, job.title)
+                return Change(replace(job, state=JobState.QUEUED, error=None, held=False,
+                                      attempt=max(job.attempt - 1, 0) if began else job.attempt,
+                                      next_attempt_at=now), publish=False)
+        raise AssertionError(f"unknown result {result!r}")
 
-
-def change_for(verdict: Verdict, settings: SyncerSettings) -> Change:
-    job = verdict.job
-    if verdict.hold is not None:
-        return hold(job, verdict.hold, settings)
-    if verdict.interrupted:
-        return requeue_after_stop(job)
-    if verdict.failure:
-        return failed_attempt(job, verdict.failure, settings)
-    ending = verdict.ending
-    assert ending is not None, "a Verdict has one of its four outcomes"
-    return finish(job, ending.state, ending.reason, publish=ending.publish, **ending.extra)
-
-
-def hold(job: Job, reason: str, settings: SyncerSettings) -> Change:
-    """Wait for the destination without spending an attempt; alert once per reason."""
-    alert = not job.held or job.error != reason
-    if alert:
-        log.warning("job %s (%s) waits: %s", job.id, job.title, reason)
-    return Change(job, JobState.RETRYING, error=reason, held=True,
-                  next_attempt_in=settings.guard_interval, publish=alert)
-
-
-def failed_attempt(job: Job, failure: AttemptFailed, settings: SyncerSettings) -> Change:
-    reason = failure.reason
-    if failure.decision is Decision.GIVE_UP or job.attempt >= job.max_attempts:
-        if failure.decision is Decision.RETRY:
-            reason = f"{reason}; gave up after {job.attempt} attempts"
-        return finish(job, JobState.FAILED, reason)
-    delay = min(settings.retry_delay * 2 ** (job.attempt - 1), settings.retry_delay_max)
-    log.warning("job %s (%s) attempt %d/%d failed, retrying in %.0fs: %s",
-                job.id, job.title, job.attempt, job.max_attempts, delay, reason)
-    return Change(job, JobState.RETRYING, error=reason, next_attempt_in=delay)
-
-
-def requeue_after_stop(job: Job) -> Change:
-    job.attempt = max(job.attempt - 1, 0)
-    log.info("job %s (%s) interrupted by the stop; it resumes at the next start",
-             job.id, job.title)
-    return Change(job, JobState.QUEUED, next_attempt_in=0, publish=False)
-
-
-def finish(job: Job, state: JobState, error: str | None, *, publish: bool = True,
-           **extra: Any) -> Change:
-    """The attempt's ending, with `extra` status fields; `publish=False` keeps it quiet."""
-    if state is JobState.FAILED:
-        log.error("job %s (%s) failed: %s", job.id, job.title, error)
-    elif state is JobState.RETRYING:  # held by the circuit breaker
-        log.warning("job %s (%s) is on hold: %s", job.id, job.title, error)
-    else:
-        log.info("job %s (%s) %s: %d file(s), %d bytes", job.id, job.title, state,
-                 job.files, job.bytes)
-    return Change(job, state, error=error, publish=publish, extra=extra)
+    def _failed(self, job: Job, decision: Decision, reason: str, now: float) -> Change:
+        if decision is Decision.GIVE_UP or job.attempt >= job.max_attempts:
+            if decision is Decision.RETRY:
+                reason = f"{reason}; gave up after {job.attempt} attempts"
+            log.error("job %s (%s) failed: %s", job.id, job.title, reason)
+            return Change(replace(job, state=JobState.FAILED, error=reason, held=False))
+        delay = min(self.settings.retry_delay * 2 ** (job.attempt - 1),
+                    self.settings.retry_delay_max)
+        log.warning("job %s (%s) attempt %d/%d failed, retrying in %.0fs: %s",
+                    job.id, job.title, job.attempt, job.max_attempts, delay, reason)
+        return Change(replace(job, state=JobState.RETRYING, error=reason, held=False,
+                              next_attempt_at=now + delay))

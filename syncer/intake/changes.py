@@ -7,6 +7,7 @@ ever synced), so it is logged, not refused.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from arrsync.wire.event import EventEnvelope, EventKind
@@ -31,18 +32,17 @@ def _route(mapper: PathMapper, path: str) -> Route | None:
         return None
 
 
-def mark_upgrades(jobs: list[Job], envelope: EventEnvelope, mapper: PathMapper) -> None:
+def mark_upgrades(jobs: list[Job], envelope: EventEnvelope, mapper: PathMapper) -> list[Job]:
     """Import jobs of an upgrade become replace jobs where the mapping says `recycle`."""
     if not (envelope.is_upgrade or envelope.replaced_files):
-        return
+        return jobs
     replaced = [r for f in envelope.replaced_files if (r := _route(mapper, f.path))]
     policies = {m.name: m.on_upgrade for m in mapper.mappings}
-    for job in jobs:
-        if policies.get(job.mapping) != "recycle":
-            continue
-        job.action = JobAction.REPLACE
-        job.replaced = [r.relative for r in replaced
-                        if r.mapping.name == job.mapping and r.relative not in job.paths]
+    return [dataclasses.replace(job, action=JobAction.REPLACE, replaced=[
+                r.relative for r in replaced
+                if r.mapping.name == job.mapping and r.relative not in job.paths])
+            if policies.get(job.mapping) == "recycle" else job
+            for job in jobs]
 
 
 def replace_job(route: Route, *, trigger: str | None, app: str | None, title: str | None,

@@ -6,7 +6,7 @@ together (up to `BATCH`): the events of a batch are planned one after the other
 transaction with their ids, and only then are they acknowledged: the broker redelivers
 anything not acknowledged. A request acts at once (a retry, a dismissal), so it is handled
 in a batch of its own. While the job store cannot be written the batch is kept,
-unacknowledged, and tried again every `RETRY_S` (`storehealth`); a message that fails for
+unacknowledged, and tried again every `RETRY_S` (`syncer.jobs.health`); a message that fails for
 any other reason is logged and acknowledged, so it cannot block the ones behind it.
 """
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as paho
 
 from arrsync.wire.job import ACTIVE, JobAction
+from arrsync.wire.request import RequestAnswer
 from syncer.jobs.health import RETRY_S, StoreHealth, is_store_failure
 from syncer.jobs.job import Job
 from syncer.jobs.store import JobStore, at_or_below
@@ -45,6 +46,7 @@ class IntakeBatch:
     def __init__(self, store: JobStore) -> None:
         self._store = store
         self.entries: list[Entry] = []
+        self.answers: list[RequestAnswer] = []  # to publish once stored
         self._keys: set[str] = set()
         self._jobs: dict[str, list[Job]] = {}  # mapping → this batch's active jobs, in order
 

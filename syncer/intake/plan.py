@@ -5,11 +5,13 @@ An arr handler's knowledge ends here: the engine below only sees mappings and pa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import posixpath
 import uuid
 from dataclasses import dataclass
 
+from arrsync.units import ancestors
 from arrsync.wire.event import EventEnvelope
 from arrsync.wire.job import JobState
 from syncer.jobs.job import Job
@@ -26,6 +28,11 @@ class Refusal:
 
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def new_request_id() -> str:
+    """The trigger of a request's jobs when the request has no "id"."""
+    return f"req-{uuid.uuid4().hex[:12]}"
 
 
 def jobs_for_event(envelope: EventEnvelope, mapper: PathMapper, *, max_attempts: int,
@@ -82,18 +89,11 @@ def retry_refusal(job_id: str, job: Job | None) -> str:
 
 def _covered(path: str, claimed: dict[str, str]) -> str | None:
     """The job that already has `path`, itself or a folder above it."""
-    if path in claimed:
-        return claimed[path]
-    parts = path.split("/")
-    for depth in range(len(parts) - 1, -1, -1):
-        owner = claimed.get("/".join(parts[:depth]))
-        if owner:
-            return owner
-    return None
+    return next((owner for above in ancestors(path) if (owner := claimed.get(above))), None)
 
 
-def drop_claimed(job: Job, claimed: dict[str, str]) -> list[str]:
-    """Remove paths another job already covers; returns the ids of those jobs."""
+def drop_claimed(job: Job, claimed: dict[str, str]) -> tuple[Job, list[str]]:
+    """The job without the paths another job already covers, and the ids of those jobs."""
     owners = [_covered(path, claimed) for path in job.paths]
-    job.paths = [p for p, owner in zip(job.paths, owners, strict=True) if owner is None]
-    return sorted({owner for owner in owners if owner})
+    paths = [p for p, owner in zip(job.paths, owners, strict=True) if owner is None]
+    return dataclasses.replace(job, paths=paths), sorted({owner for owner in owners if owner})

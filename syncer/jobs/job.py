@@ -1,17 +1,17 @@
 """A sync job as the syncer keeps it. Its states and the status it publishes are on the wire
-(`arrsync.wire.JobState`, `JobStatus`)."""
+(`arrsync.wire.job`: `JobState`, `JobStatus`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from arrsync.wire.job import JobAction, JobState
 
 
-@dataclass
+@dataclass(frozen=True)
 class Job:
-    """One release, one mapping, one or more paths, one action (`JobAction`).
+    """One release, one mapping, one or more paths, one action (`JobAction`). Immutable:
+    its lifecycle (`syncer.engine.lifecycle`) makes each next version.
 
     `paths` are what the job brings to the destination (copy, replace: the new files;
     rename: the new names) or, for recycle, what it removes from there.
@@ -43,14 +43,3 @@ class Job:
     renames: list[tuple[str | None, str]] = field(default_factory=list)  # rename: (old, new)
     on_hold: bool = False       # held by the circuit breaker until a person releases it
     released: bool = False      # a person released it: the circuit breaker lets it pass
-
-
-@dataclass
-class Ending:
-    """How an attempt that did not fail ends: succeeded; skipped with the reason; or
-    retrying on hold (the circuit breaker), with the reason."""
-
-    state: JobState
-    reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # status fields (moved…)
-    publish: bool = True  # False keeps its status quiet (a later removal on hold)

@@ -17,6 +17,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from arrsync.sqlitefile import open_sqlite, transaction
+from arrsync.units import ancestors
 from arrsync.wire.job import ACTIVE, FINISHED, JobAction, JobState
 from syncer.jobs.health import LOST
 from syncer.jobs.job import Job
@@ -172,19 +173,10 @@ class JobStore:
         with self._lock, transaction(self._db):
             self._db.executemany(f"UPDATE jobs SET {assignments} WHERE id = ?", rows)  # noqa: S608
 
-    def recover_interrupted(self, keep: Iterable[str] = ()) -> list[Job]:
-        """Jobs a crash (or a store that failed mid-attempt) left running go back to the
-        queue, except those in `keep` (still running); the lost attempt is not counted."""
-        kept = set(keep)
-        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
-            rows = [row for row in self._db.execute("SELECT * FROM jobs WHERE state = ?",
-                                                    (JobState.STARTED.value,)).fetchall()
-                    if row["id"] not in kept]
-            self._db.executemany(
-                "UPDATE jobs SET state = ?, attempt = max(attempt - 1, 0) WHERE id = ?",
-                [(JobState.QUEUED.value, row["id"]) for row in rows],
-            )
-        return [_job(row) for row in rows]
+    def started(self) -> list[Job]:
+        """Jobs stored as started: running now, or left so by a crash."""
+        return [_job(row) for row in self._read("SELECT * FROM jobs WHERE state = ?",
+                                                (JobState.STARTED.value,))]
 
     def probe(self) -> None:
         """A real write (a full disk refuses it), that changes nothing else."""
@@ -230,8 +222,7 @@ class JobStore:
         """
         wanted: set[str] = set()
         for path in paths:
-            parts = path.split("/")
-            wanted.update("/".join(parts[:depth]) for depth in range(len(parts) + 1))
+            wanted.update(ancestors(path))
         candidates = sorted(wanted)
         rows: list[sqlite3.Row] = []
         states = [s.value for s in ACTIVE]

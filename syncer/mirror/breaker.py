@@ -57,7 +57,7 @@ class CircuitBreaker:
             f"circuit breaker: {total} removal(s) in the last hour, and max_removals_per_hour "
             f"is {self.limit}; this removal and later ones wait for a person. Check the arr, "
             "then release them: `arrsync-syncer jobs --held`, `arrsync-syncer retry JOB`",
-            alert=alert)
+            announce=alert)
 
     def finished(self, job_id: str) -> None:
         """The job's attempt ended (its removals, if any, are in the store now)."""

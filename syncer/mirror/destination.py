@@ -18,7 +18,7 @@ import os
 import posixpath
 import shutil
 
-from arrsync.units import is_within, relative_below
+from arrsync.units import real_inside, relative_below
 from syncer.jobs.outcome import AttemptFailed, Decision
 
 # link(2) errors that mean "this file system has no hard links here": rename instead.
@@ -47,7 +47,7 @@ def make_folder_for(root: str, path: str) -> None:
     """Create the folders above `path`, then check they are still inside `root`."""
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    if not is_within(os.path.realpath(folder), os.path.realpath(root)):
+    if not real_inside(folder, root):
         raise AttemptFailed(Decision.GIVE_UP, (
             f"{folder} leads outside the destination root {root} through a symbolic link; "
             "nothing was moved"))
@@ -132,7 +132,7 @@ def remove_empty_folders(root: str, folder: str) -> None:
     """Remove `folder` and the folders above it while they are empty, never `root`."""
     real_root = os.path.realpath(root)
     current = os.path.realpath(folder)
-    while current != real_root and is_within(current, real_root):
+    while current != real_root and real_inside(current, real_root):
         try:
             os.rmdir(current)
         except OSError:

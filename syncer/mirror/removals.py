@@ -1,4 +1,5 @@
-"""What the mirror actions share: the engine's hooks, and recycling a list of paths.
+"""Removals at the destination: recycling a list of paths, and the sidecars that follow a
+renamed file.
 
 A destination copy is recycled only when the source no longer has it: the arr says it
 deleted the file, and this host's view of the source must agree (an NFS cache may lag a few
@@ -10,27 +11,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Protocol
 
 from arrsync.settings import Mapping
 from arrsync.wire.job import Move
-from syncer.copying.rsync import RsyncResult
-from syncer.jobs.job import Job
 from syncer.jobs.outcome import AttemptFailed, Decision
 from syncer.mirror.destination import move_failed, remove_empty_folders, resolve
 from syncer.mirror.recycle_bin import RecycleBin
 from syncer.paths.sidecars import sidecars_of
-
-
-class EngineHooks(Protocol):
-    """What an action asks of the engine."""
-
-    def begin_attempt(self, job: Job) -> None:
-        """Count the attempt and announce `started`."""
-
-    def run_rsync(self, job: Job, command: list[str], entries: list[str]) -> RsyncResult:
-        """Run rsync for the job with progress and stop handling; AttemptFailed on errors."""
-        ...
 
 
 def _source_of(mapping: Mapping, relative: str) -> str:

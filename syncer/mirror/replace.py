@@ -18,54 +18,53 @@ import posixpath
 import shutil
 
 from arrsync.settings import Mapping, SyncerSettings
-from arrsync.wire.job import JobState, Move
+from arrsync.wire.job import Move
 from syncer.copying.files import FileSet, collect_for_attempt, verify_sizes
 from syncer.copying.rsync import PARTIAL_DIR, build_command
 from syncer.copying.space import SpaceLedger
-from syncer.jobs.job import Ending, Job
-from syncer.jobs.outcome import AttemptFailed, Decision
+from syncer.jobs.outcome import AttemptFailed, Decision, Done
+from syncer.mirror.attempt import Attempt
 from syncer.mirror.destination import make_folder_for, move_failed, rename, resolve
 from syncer.mirror.recycle_bin import RecycleBin
-from syncer.mirror.removals import EngineHooks, recycle_paths
+from syncer.mirror.removals import recycle_paths
 
 
-def replace(job: Job, mapping: Mapping, recycle_bin: RecycleBin, settings: SyncerSettings,
-            space: SpaceLedger, hooks: EngineHooks) -> Ending:
-    dry_run, own = settings.dry_run, (settings.recycle_dir,)
+def replace(attempt: Attempt, mapping: Mapping, recycle_bin: RecycleBin,
+            settings: SyncerSettings, space: SpaceLedger) -> Done:
+    dry_run, own, job = settings.dry_run, (settings.recycle_dir,), attempt.job
     files = collect_for_attempt(job, mapping, sidecars=settings.sidecars)
     if not dry_run:
         space.reserve(job.id, mapping.dest, files.bytes)
-    hooks.begin_attempt(job)
+    attempt.begin()
     staging = recycle_bin.staging(job.id)
     if not dry_run:
         os.makedirs(staging, exist_ok=True)
     compare = os.path.realpath(mapping.dest).rstrip("/") + "/"
     command = build_command(settings.rsync_path, mapping.source, staging, dry_run=dry_run,
                             extra_args=[*settings.rsync_extra_args, f"--compare-dest={compare}"])
-    result = hooks.run_rsync(job, command, files.entries)
+    result = attempt.copy(command, files, into=staging)
     old = [r for r in job.replaced if r not in job.paths]
     if dry_run:
         moves = [Move(from_path=p, to_path=recycle_bin.where(p, r))
                  for r in result.transferred
                  if os.path.isfile(p := posixpath.join(mapping.dest, r))]
         moves += recycle_paths(mapping, old, recycle_bin, own, dry_run=True)
-        job.bytes = sum(i.size for i in files.items
-                        if os.path.relpath(i.source, mapping.source) in result.transferred)
-        return _ending(job, moves, {"dry_run": True, "would_copy": result.transferred})
-    moves, job.bytes = _put_in_place(mapping, staging, files, recycle_bin, own)
+        would = sum(i.size for i in files.items
+                    if os.path.relpath(i.source, mapping.source) in result.transferred)
+        return _done(moves, would, len(files.items),
+                     {"dry_run": True, "would_copy": result.transferred})
+    moves, copied_bytes = _put_in_place(mapping, staging, files, recycle_bin, own)
     verify_sizes(files)
     moves += recycle_paths(mapping, old, recycle_bin, own, dry_run=False)
     shutil.rmtree(staging, ignore_errors=True)  # arrsync's own temporary folder, now empty
-    job.files = len(files.items)
-    return _ending(job, moves, {})
+    return _done(moves, copied_bytes, len(files.items), {})
 
 
-def _ending(job: Job, moves: list[Move], extra: dict[str, object]) -> Ending:
-    extra = {**extra, "moved": moves}
-    if not moves and not job.bytes:
-        return Ending(JobState.SKIPPED, "the destination already has this version; nothing "
-                      "was copied or replaced", extra)
-    return Ending(JobState.SUCCEEDED, None, extra)
+def _done(moves: list[Move], copied_bytes: int, files: int, fields: dict[str, object]) -> Done:
+    skipped = None if moves or copied_bytes else (
+        "the destination already has this version; nothing was copied or replaced")
+    return Done(skipped=skipped, bytes=copied_bytes, files=files,
+                fields={**fields, "moved": moves})
 
 
 def _staged(staging: str) -> list[str]:

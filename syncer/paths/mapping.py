@@ -6,12 +6,11 @@ prefix of it, so `/movies4k/x` never matches `/movies`. The longest prefix wins.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from arrsync.limits import quote
 from arrsync.settings import Mapping
-from arrsync.units import is_within, join_below, relative_below
+from arrsync.units import join_below, real_inside, relative_below
 
 
 class PathRefused(Exception):
@@ -79,9 +78,7 @@ class PathMapper:
                 f"{route.arr_path!r} is inside arrsync's own folder {top!r} (the recycle bin); "
                 "it is never synced"
             )
-        root = os.path.realpath(route.mapping.source)
-        real = os.path.realpath(route.source)
-        if not is_within(real, root):
+        if not real_inside(route.source, route.mapping.source):
             raise PathRefused(
                 f"{quote(route.source)} leads outside the source root {route.mapping.source!r} "
                 "through a symbolic link"

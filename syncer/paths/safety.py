@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from arrsync.limits import quote
-from arrsync.units import is_within, join_below
+from arrsync.units import join_below, real_inside
 
 
 class SourceMissing(Exception):
@@ -34,12 +34,11 @@ NAME_MAX = 255  # bytes per name on Linux file systems (ext4, xfs, btrfs, NFS, S
 
 def check_inside(root: str, relative: str) -> None:
     """SourceRefused unless the real path of `relative` lies within the real `root`."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(join_below(root, relative))
-    if not is_within(real, real_root):
+    path = join_below(root, relative)
+    if not real_inside(path, root):
         raise SourceRefused(
-            f"{quote(join_below(root, relative))} leads outside the source root {root} through "
-            f"a symbolic link (to {quote(real)}); arrsync copies nothing from outside a mapping")
+            f"{quote(path)} leads outside the source root {root} through a symbolic link (to "
+            f"{quote(os.path.realpath(path))}); arrsync copies nothing from outside a mapping")
 
 
 def is_safe_link(relative_link: str, target: str) -> bool:

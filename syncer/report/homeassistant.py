@@ -25,12 +25,13 @@ import paho.mqtt.client as paho
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.topics import COMPONENTS, DiscoveryTopics, Topics, audit_level
+from arrsync.wire.request import AuditRequest, RetryRequest
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (component, object id)
-RETRY_LAST = json.dumps({"retry": "last"})
-AUDIT_ALL = json.dumps({"audit": "all"})
+RETRY_LAST = RetryRequest(retry="last").payload()
+AUDIT_ALL = AuditRequest(audit="all").payload()
 KNOWN_TEMPLATE = "{{ 'online' if value in ('online', 'offline') else 'offline' }}"
 
 

@@ -24,6 +24,7 @@ from arrsync.wire.alert import Alert, Problem
 from arrsync.wire.event import Episode
 from arrsync.wire.job import JobState, JobStatus
 from arrsync.wire.timestamps import utc_now_iso
+from syncer.copying.progress import PROGRESS_INTERVAL_S, Throttle
 from syncer.copying.rsync import Progress
 from syncer.jobs.health import is_store_failure
 from syncer.jobs.job import Job
@@ -35,7 +36,6 @@ MAX_TITLE = 300     # characters of a title or series name in a status
 MAX_ERROR = 1000    # characters of an error
 MAX_PATH = 4096     # characters of a path (PATH_MAX): longer ones came from outside, unchecked
 MAX_NAMES = 1000    # names listed in a dry run's would_copy
-PROGRESS_INTERVAL_S = 1.0
 SUMMARY_INTERVAL_S = 0.5  # the retained summary, at most this often
 
 
@@ -110,13 +110,11 @@ class StatusReporter:
 
     def throttled_progress(self, job: Job) -> Callable[[Progress], None]:
         """A progress callback for one rsync run that publishes at most once a second."""
-        last = [0.0]
+        throttle = Throttle(PROGRESS_INTERVAL_S)
 
         def report(progress: Progress) -> None:
-            now = time.monotonic()
-            if now - last[0] < PROGRESS_INTERVAL_S:
+            if not throttle.ready():
                 return
-            last[0] = now
             self.job(job, JobState.PROGRESS, percent=progress.percent,
                      bytes_per_s=progress.bytes_per_s, eta_s=progress.eta_s)
         return report

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from arrsync.units import human_duration, human_size, is_within, relative_below
+from arrsync.units import (
+    ancestors,
+    human_duration,
+    human_size,
+    is_within,
+    real_inside,
+    relative_below,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,3 +46,19 @@ def test_durations(seconds: float, text: str) -> None:
 def test_whole_component_prefixes(path: str, root: str, relative: str | None) -> None:
     assert relative_below(path, root) == relative
     assert is_within(path, root) is (relative is not None)
+
+
+def test_ancestors_walk_up_to_the_root() -> None:
+    assert ancestors("a/b/c.mkv") == ["a/b/c.mkv", "a/b", "a", ""]
+    assert ancestors("a") == ["a", ""]
+    assert ancestors("") == [""]
+
+
+def test_real_inside_follows_links(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "in").mkdir(parents=True)
+    outside.mkdir()
+    (root / "away").symlink_to(outside)
+    assert real_inside(str(root / "in" / "x.mkv"), str(root))
+    assert real_inside(str(root), str(root))
+    assert not real_inside(str(root / "away" / "x.mkv"), str(root))

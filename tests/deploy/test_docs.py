@@ -114,7 +114,7 @@ def test_every_statistics_field_is_documented() -> None:
 
 
 def test_the_node_red_flow_subscribes_to_the_status_and_asks_for_a_sync() -> None:
-    from syncer.service import parse_request
+    from arrsync.wire.request import PathRequest, parse_request
 
     page = (ROOT / "docs" / "home-tools.md").read_text()
     section = page[page.index("## Node-RED"):]
@@ -133,5 +133,5 @@ def test_the_node_red_flow_subscribes_to_the_status_and_asks_for_a_sync() -> Non
     assert request["topic"] == "arrsync/sync/request" and request["retain"] == "false"
     (inject,) = [n for n in flow if n["type"] == "inject"]
     assert inject["wires"] == [[request["id"]]]
-    request_id, path, retry = parse_request(inject["payload"].encode())
-    assert (request_id, path, retry) == ("node-red-dune", "/movies/Dune (2021)", None)
+    assert parse_request(inject["payload"].encode()) == PathRequest(
+        path="/movies/Dune (2021)", id="node-red-dune")

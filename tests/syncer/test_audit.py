@@ -173,10 +173,11 @@ def test_a_different_size_under_on_upgrade_keep_is_reported_not_replaced(
         # Asked directly, the syncer refuses too.
         mosquitto_pub(broker.port, f"{base_topic}/sync/request",
                       json.dumps({"replace": DIFFERENT, "id": "by-hand"}))
-        refused = watcher.wait_for("/sync/failed")[0].json()
-    assert refused["trigger"] == "by-hand"
-    assert refused["error"] == ("mapping 'Movies 1080p' has on_upgrade: keep, so its "
-                                "destination copies are never replaced")
+        refused = watcher.refusal()
+    assert refused["id"] == "by-hand"
+    assert refused["message"] == ("mapping 'Movies 1080p' has on_upgrade: keep, so its "
+                                  "destination copies are never replaced")
+    assert watcher.on("/sync/failed") == []
     assert library.media.dest_of(DIFFERENT).read_bytes() == before
 
 
@@ -273,10 +274,13 @@ def test_an_audit_over_mqtt_publishes_the_summary_and_fixes(
     request = f"{base_topic}/sync/request"
     with MqttWatcher(broker.port, [f"{base_topic}/audit/#", f"{base_topic}/sync/+"]) as watcher:
         mosquitto_pub(broker.port, request, json.dumps({"audit": "nobody"}))
-        failed = watcher.wait_for("/sync/failed")[0].json()
-        assert failed["error"] == ("no arr named 'nobody' to audit (configured: Radarr, "
-                                   "Sonarr HD)")
-        mosquitto_pub(broker.port, request, json.dumps({"audit": "radarr", "fix": True}))
+        refused = watcher.refusal()
+        assert refused["message"] == ("no arr named 'nobody' to audit (configured: Radarr, "
+                                      "Sonarr HD)")
+        mosquitto_pub(broker.port, request,
+                      json.dumps({"audit": "radarr", "fix": True, "id": "audit-1"}))
+        started = watcher.wait_for("/sync/response", where=lambda m: m.json()["ok"])[0].json()
+        assert started["id"] == "audit-1" and "audit of Radarr started" in started["message"]
         summary = watcher.wait_for("/audit/radarr")[0].json()
         assert (summary["missing"], summary["different_size"], summary["queued"]) == (1, 1, 2)
         watcher.wait_for("/sync/succeeded", count=2)

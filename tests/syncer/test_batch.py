@@ -13,8 +13,9 @@ import pytest
 
 from arrsync.settings import Mapping, Settings
 from arrsync.wire.job import JobState
-from syncer.copying.batch import Member, ProgressSplit, member
+from syncer.copying.batch import Member, member
 from syncer.copying.files import CopyItem, FileSet
+from syncer.copying.progress import ProgressSplit
 from syncer.copying.rsync import Progress
 from syncer.jobs.job import Job
 from syncer.jobs.store import JobStore

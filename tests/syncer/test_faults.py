@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ from arrsync.settings import Settings
 from syncer.copying.rsync import PARTIAL_DIR
 from syncer.jobs.store import JobStore
 from syncer.service import SyncerService
-from tests.helpers import MqttWatcher, publish_import, wait_until
+from tests.helpers import MqttWatcher, mosquitto_pub, publish_import, wait_until
 from tests.media import MediaTree, syncer_settings
 from tests.processes import Process
 from tools.localbroker import LocalBroker
@@ -40,13 +41,14 @@ def tmpfs(folder: Path, size: str) -> Iterator[Path]:
 def fill(folder: Path) -> Path:
     """Write a file until the file system is full; returns it."""
     filler = folder / "filler"
-    with filler.open("wb") as file:
-        try:
-            while True:
-                file.write(b"\0" * 65536)
-                file.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)  # unbuffered: nothing
+    try:                                                             # left to flush at close
+        while True:
+            os.write(descriptor, b"\0" * 65536)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(descriptor)
     return filler
 
 
@@ -183,3 +185,35 @@ def test_a_destination_filled_during_the_copy_keeps_no_partial_file_and_resumes(
             watcher.wait_for("/succeeded", timeout=30)
         assert media.dest_of(movie).read_bytes() == media.source_of(movie).read_bytes()
         wait_until(lambda: partial_dirs(dest) == [], message="no partial folder")
+
+
+def test_a_replace_that_fills_the_destination_keeps_no_partial_file_and_resumes(
+    tmp_path: Path, make_settings: Callable[..., Settings], broker: LocalBroker,
+    media: MediaTree, base_topic: str, start_syncer: Start,
+) -> None:
+    """The mirror's copies (a replace stages its copy in the recycle bin) are judged by the
+    same classifier as coalesced copies: their partial files go too."""
+    dest = Path(media.mapping("Movies 1080p")["dest"])
+    with tmpfs(dest, "30m"):
+        start_syncer(syncer_settings(make_settings, broker, media, base_topic,
+                                     rsync_extra_args=["--bwlimit=4m"]))
+        movie = "/movies/Upgraded (2022)/Upgraded.mkv"
+        media.put(movie, size=20 * 1024 * 1024)
+        old = media.put_dest(movie, b"the old version")
+        with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+            mosquitto_pub(broker.port, f"{base_topic}/sync/request",
+                          json.dumps({"replace": movie, "id": "upgrade"}))
+            wait_until(lambda: used(dest) > 2 * 1024 * 1024, message="copy under way")
+            filler = fill(dest)
+            held = watcher.wait_for("/retrying", timeout=20,
+                                    where=lambda m: m.json()["held"])[0].json()
+            assert held["action"] == "replace"
+            assert "filled up during the copy" in held["error"]
+            assert "removed this attempt's partial files (" in held["error"]
+            assert partial_dirs(dest) == []  # the staging folder's included
+            assert old.read_bytes() == b"the old version"
+            filler.unlink()
+            done = watcher.wait_for("/succeeded", timeout=30)[0].json()
+        assert done["trigger"] == "upgrade"
+        assert media.dest_of(movie).read_bytes() == media.source_of(movie).read_bytes()
+        assert media.recycled(movie).read_bytes() == b"the old version"

@@ -59,17 +59,19 @@ def test_manual_trigger_with_mosquitto_pub(message: str, settings: Settings, sta
         ('{"retry": "no-such-job"}', "there is no job 'no-such-job'"),
     ],
 )
-def test_refused_requests_fail_with_a_reason_and_copy_nothing(
+def test_refused_requests_are_answered_with_a_reason_and_make_no_job(
     message: str, reason: str, settings: Settings, start_syncer: Start, broker: LocalBroker,
     media: MediaTree, base_topic: str,
 ) -> None:
-    start_syncer(settings)
+    syncer = start_syncer(settings)
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         mosquitto_pub(broker.port, f"{base_topic}/sync/request", message)
-        failed = watcher.wait_for("/failed")[0].json()
-    assert reason in failed["error"]
+        answer = watcher.refusal()
+    assert reason in answer["message"]
+    assert answer["id"] is None  # the request had none
     states = [m.topic.rsplit("/", 1)[1] for m in watcher.messages]
-    assert [s for s in states if s != "request"] == ["failed"]
+    assert [s for s in states if s != "request"] == ["response"]  # no job, no 'failed'
+    assert syncer.store.recent() == []
     assert not any(any(Path(m["dest"]).iterdir()) for m in media.mappings)
 
 

@@ -7,7 +7,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import RESTRICTED_USERS, MqttWatcher, mosquitto_pub, publish_import, wait_until
+from tests.helpers import RESTRICTED_USERS, MqttWatcher, publish_import, wait_until
 from tests.media import MediaTree
 from tests.processes import Process
 from tools.localbroker import LocalBroker
@@ -61,7 +61,7 @@ def test_retry_of_a_refused_job_says_why_it_cannot_be_retried(
     with MqttWatcher(broker.port, [f"{base_topic}/#"]) as watcher:
         syncer = run_command("arrsync-syncer", config)
         watcher.wait_for("/syncer/availability", timeout=20, where=lambda m: m.text == "online")
-        mosquitto_pub(broker.port, f"{base_topic}/sync/request", "/downloads/Film.mkv")
+        publish_import(broker.port, base_topic, "unmapped", ["/downloads/Film.mkv"])
         job = watcher.wait_for("/sync/failed")[0].json()["job"]
         listed = run_command("arrsync-syncer", config, "jobs", "--failed")
         assert listed.wait(30) == 0 and job in listed.output()
@@ -94,7 +94,7 @@ def test_imports_that_are_not_synced_are_in_the_syncer_log(
                message="the log line for the import without files")
     assert syncer.signal(signal.SIGTERM) == 0
     log = syncer.output()
-    assert "WARNING syncer.service: radarr import 'Film (2020)' not synced: " \
+    assert "WARNING syncer.intake.events: radarr import 'Film (2020)' not synced: " \
            "'/downloads/Film.mkv' is under no mapping (arr paths: /movies" in log
-    assert "WARNING syncer.service: radarr Download 'Empty (2020)' lists no files: " \
+    assert "WARNING syncer.intake.events: radarr Download 'Empty (2020)' lists no files: " \
            "nothing to sync" in log

@@ -194,8 +194,8 @@ def test_the_recycle_bin_is_never_synced_into(
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         mosquitto_pub(broker.port, f"{base_topic}/sync/request",
                       "/movies/.arrsync-recycle/2026-01-01/Dune (2021)/Dune.mkv")
-        failed = watcher.wait_for("/sync/failed")[0].json()
-    assert "recycle bin" in failed["error"]
+        refused = watcher.refusal()
+    assert "recycle bin" in refused["message"]
 
 
 def test_the_bin_is_emptied_of_what_is_older_than_recycle_days(

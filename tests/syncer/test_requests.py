@@ -56,11 +56,13 @@ def test_a_megabyte_request_gets_one_small_refusal_and_no_reconnect(
     media.put("/movies/After/after.mkv")
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         publish_file(broker.port, f"{base_topic}/sync/request", payload)
-        (failed,) = watcher.wait_for("/failed")
+        refused = watcher.refusal()
         mosquitto_pub(broker.port, f"{base_topic}/sync/request", "/movies/After")
         watcher.wait_for("/succeeded")
-    assert len(failed.payload) < 4000
-    assert "more characters" in failed.json()["error"] or "longer than" in failed.json()["error"]
+    (answer,) = watcher.on("/sync/response")[:1]
+    assert len(answer.payload) < 4000
+    assert "more characters" in refused["message"] or "longer than" in refused["message"]
+    assert watcher.on("/failed") == []
     # One connection all along: the refusal did not make the broker drop the syncer.
     assert broker.log_path.read_text().count(f" as {settings.syncer.client_id} (") == 1
     assert syncer.settings.syncer.state_path.stat().st_size < 1_000_000
@@ -106,8 +108,10 @@ def test_three_hundred_identical_requests_run_rsync_once_and_each_gets_an_answer
                         f"{base_topic}/sync/request"],
                        input=b"/movies/Flood (2020)\n" * 300, check=True, timeout=30)
         watcher.wait_for("", count=300, timeout=60,
-                         where=lambda m: not m.topic.endswith("/request")
+                         where=lambda m: not m.topic.endswith(("/request", "/response"))
                          and m.json()["state"] in ("succeeded", "skipped"))
+        answers = watcher.wait_for("/sync/response", count=300)
+    assert all(answer.json()["ok"] for answer in answers)
     assert log.read_text() == "+-"  # one rsync
     assert len(watcher.on("/succeeded")) == 1
     reasons = {m.json()["error"].split(" job ")[0] for m in watcher.on("/skipped")}
@@ -148,7 +152,7 @@ def test_a_second_syncer_with_the_same_client_id_ends_with_a_clear_message(
     ('{"path": 1' + "0" * 5000 + "}", "number too large"),
     ('{"path": "/movies/\\ud800"}', "lone UTF-16 surrogate"),
 ], ids=["deep", "huge-number", "lone-surrogate"])
-def test_a_request_python_json_would_choke_on_gets_a_failed_status(
+def test_a_request_python_json_would_choke_on_gets_a_small_refusal(
     request_text: str, reason: str, settings: Settings, start_syncer: Start,
     broker: LocalBroker, base_topic: str, tmp_path: Path,
 ) -> None:
@@ -157,9 +161,10 @@ def test_a_request_python_json_would_choke_on_gets_a_failed_status(
     start_syncer(settings)
     with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
         publish_file(broker.port, f"{base_topic}/sync/request", payload)
-        (failed,) = watcher.wait_for("/failed")
-    assert reason in failed.json()["error"]
-    assert len(failed.payload) < 4000
+        refused = watcher.refusal()
+    assert reason in refused["message"]
+    assert len(watcher.on("/sync/response")[0].payload) < 4000
+    assert watcher.on("/failed") == []
 
 
 def test_an_import_of_a_megabyte_path_gets_one_small_refusal(

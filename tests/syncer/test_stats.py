@@ -47,7 +47,11 @@ def test_stats_carry_recent_jobs_periods_and_totals(
                        title="Dune (2021)")
         publish_import(broker.port, base_topic, "e2", ["/tv/Chernobyl/S01E01.mkv"],
                        title="Chernobyl S01E01")
-        mosquitto_pub(broker.port, f"{base_topic}/sync/request", "/srv/nowhere/film.mkv")
+        # A request that cannot run is an answer, not a job: it never reaches the statistics;
+        # an import under no mapping is refused as a failed job.
+        mosquitto_pub(broker.port, f"{base_topic}/sync/request", "/srv/nowhere/request.mkv")
+        publish_import(broker.port, base_topic, "e3", ["/srv/nowhere/film.mkv"],
+                       title="Nowhere (2020)")
         stats = stats_where(watcher, lambda s: s.today.count == 2 and len(s.recent) == 3)
 
     assert stats.today.bytes == stats.week.bytes == sum(sizes.values())
@@ -64,7 +68,8 @@ def test_stats_carry_recent_jobs_periods_and_totals(
 
     states = {entry.title: entry for entry in stats.recent}
     assert states["Dune (2021)"].state is JobState.SUCCEEDED
-    refused = states["/srv/nowhere/film.mkv"]
+    assert "/srv/nowhere/request.mkv" not in states
+    refused = states["Nowhere (2020)"]
     assert refused.state is JobState.FAILED and "under no mapping" in (refused.error or "")
     assert stats.recent[0].at >= stats.recent[-1].at  # newest first
 

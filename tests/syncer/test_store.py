@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from arrsync.mqtt import MqttConnection
+from arrsync.settings import MqttSettings, SyncerSettings
 from arrsync.wire.job import JobState
+from syncer.engine.lifecycle import Lifecycle
 from syncer.jobs.job import Job
 from syncer.jobs.schedule import Schedule
 from syncer.jobs.store import JobStore
+from syncer.report.status import StatusReporter
 
 
 def job(job_id: str, state: JobState, updated_at: float, paths: list[str] | None = None) -> Job:
@@ -26,14 +31,23 @@ def test_an_event_is_stored_once(tmp_path: Path) -> None:
 def test_interrupted_jobs_go_back_to_the_queue_without_losing_an_attempt(tmp_path: Path) -> None:
     path = tmp_path / "jobs.db"
     first = JobStore(path)
-    first.add("e", [job("a", JobState.STARTED, 5)], now=5)
+    first.add("e", [job("a", JobState.STARTED, 5), job("b", JobState.STARTED, 5)], now=5)
     first.close()
     second = JobStore(path)
-    assert [j.id for j in second.recover_interrupted()] == ["a"]
+    assert sorted(j.id for j in second.started()) == ["a", "b"]
+    # The lifecycle recovers them (its reporter's MQTT client is not connected: the
+    # statuses wait in paho's memory, as after any start before the broker answers).
+    mqtt = MqttConnection(MqttSettings(port=1), "syncer")
+    reporter = StatusReporter(mqtt, second, [], clock=lambda: 9)
+    scheduled: list[Job] = []
+    lifecycle = Lifecycle(SyncerSettings(), second, reporter, scheduled.extend,
+                          lambda _jobs: None, clock=lambda: 9)
+    assert [j.id for j in lifecycle.recover(keep={"b"})] == ["a"]  # b is still running
     recovered = second.get("a")
     assert recovered is not None
     assert (recovered.state, recovered.attempt) == (JobState.QUEUED, 0)
-    assert [j.id for j in second.active()] == ["a"]
+    assert [j.id for j in scheduled] == ["a"]
+    assert [j.id for j in second.active()] == ["a"]  # what waits for a worker
 
 
 def test_claimed_paths_cover_active_and_recent_successes(tmp_path: Path) -> None:
@@ -89,8 +103,7 @@ def test_a_store_written_by_an_older_syncer_is_upgraded_in_place(tmp_path: Path)
     kept = store.get("old1")
     assert kept is not None and kept.paths == ["a"] and kept.episodes == [] and kept.series is None
     assert store.owners("Movies", ["a"], 0) == {"a": "old1"}  # its claims were filled in
-    new = job("new1", JobState.QUEUED, 2)
-    new.series, new.episodes = "Chernobyl", [(1, 2)]
+    new = replace(job("new1", JobState.QUEUED, 2), series="Chernobyl", episodes=[(1, 2)])
     store.add("e-new", [new], 2)
     again = store.get("new1")
     assert again is not None and again.series == "Chernobyl" and again.episodes == [(1, 2)]
@@ -102,8 +115,7 @@ def test_a_recycle_clears_the_claims_of_what_it_removed(tmp_path: Path) -> None:
 
     store = JobStore(tmp_path / "jobs.db")
     copied = job("copy", JobState.SUCCEEDED, 100, ["Film/film.mkv", "Other/other.mkv"])
-    removed = job("gone", JobState.SUCCEEDED, 200, ["Film"])
-    removed.action = JobAction.RECYCLE
+    removed = replace(job("gone", JobState.SUCCEEDED, 200, ["Film"]), action=JobAction.RECYCLE)
     later = job("again", JobState.QUEUED, 300, ["Other/other.mkv"])
     store.add("e", [copied, removed, later], now=300)
     assert store.owners("Movies", ["Film/film.mkv", "Other/other.mkv"],
@@ -114,8 +126,7 @@ def test_a_recycle_clears_the_claims_of_what_it_removed(tmp_path: Path) -> None:
 
 def test_a_job_on_hold_is_never_due_until_released(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.db")
-    held = job("held", JobState.RETRYING, 10)
-    held.on_hold = True
+    held = replace(job("held", JobState.RETRYING, 10), on_hold=True)
     store.add("e", [held, job("due", JobState.RETRYING, 10)], now=10)
     schedule = Schedule()  # what the workers take from
     for waiting in store.active():
