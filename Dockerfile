@@ -48,9 +48,10 @@ RUN set -eu; \
 WORKDIR /app
 
 # Dependencies first, in their own layer: a code change does not download them again.
-COPY pyproject.toml ./
+# pyproject.toml names them (with ranges); constraints.txt pins the versions the tests ran with.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt \
+    && pip install --no-cache-dir -r /tmp/requirements.txt -c constraints.txt \
     && rm /tmp/requirements.txt
 
 # Then the project itself (.dockerignore lets only pyproject.toml, README and the packages in).

@@ -28,10 +28,12 @@ bench: $(VENV)/.installed system-packages
 screenshots: $(VENV)/.installed system-packages
 	ARRSYNC_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/bridge/test_status_page.py
 
-$(VENV)/.installed: pyproject.toml
+# The exact versions from constraints.txt (pyproject.toml has the ranges); a change to either
+# file rebuilds the venv.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -c constraints.txt
 	touch $@
 
 # mosquitto, mosquitto_pub/mosquitto_sub and rsync come from Debian packages, and so does

@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from arrsync.mqtt import close_wakeup_sockets
 from tools.localbroker import CONFIG_DIR, LocalBroker
 
 DEFAULT_TIMEOUT = 10.0
@@ -60,7 +61,7 @@ def close_client(client: paho.Client) -> None:
     test happens to run then (as `arrsync.mqtt.MqttConnection.stop` does)."""
     client.disconnect()
     client.loop_stop()
-    client._reset_sockets()
+    close_wakeup_sockets(client)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import yaml
 from tests.deploy.deployfiles import PYPROJECT, ROOT, console_scripts, dockerfile_instructions
 
 DOCKERIGNORE = ROOT / ".dockerignore"
+CONSTRAINTS = "constraints.txt"
 
 
 def test_dockerfile_base_image_and_packages() -> None:
@@ -34,6 +35,23 @@ def test_dockerfile_base_image_and_packages() -> None:
     assert pip and all("--no-cache-dir" in r for r in pip), pip
     assert ("WORKDIR", "/app") in instructions
     assert any("/data" in r for r in runs), "no /data for the spool and job store"
+
+
+def test_dockerfile_installs_the_dependencies_with_the_constraints_file() -> None:
+    """The image gets the versions the tests ran with: constraints.txt is copied in before the
+    dependencies are installed, the install uses it, and the build context lets it in."""
+    instructions = dockerfile_instructions()
+    copied = next(i for i, (k, a) in enumerate(instructions)
+                  if k == "COPY" and CONSTRAINTS in a.split())
+    installs = [i for i, (k, a) in enumerate(instructions) if k == "RUN" and "pip install" in a]
+    dependencies = [i for i in installs if "--no-deps" not in instructions[i][1]]
+    assert dependencies, "no pip install of the dependencies"
+    for i in dependencies:
+        assert f"-c {CONSTRAINTS}" in instructions[i][1], instructions[i][1]
+        assert copied < i, "constraints.txt is copied in after the install that uses it"
+    assert (ROOT / CONSTRAINTS).is_file()
+    assert _allowed_in_context(CONSTRAINTS), \
+        f"{CONSTRAINTS} is left out of the build context: add !{CONSTRAINTS} to .dockerignore"
 
 
 def test_dockerfile_runs_as_a_non_root_user_from_puid_pgid() -> None:
@@ -82,3 +100,11 @@ def test_dockerignore_keeps_secrets_out_and_the_packages_in() -> None:
     assert packages, "no package found for pip install ."
     for needed in ["pyproject.toml", *packages]:
         assert any(fnmatch.fnmatch(needed, a) for a in allowed), f"{needed} is not in the image"
+
+
+def _allowed_in_context(name: str) -> bool:
+    """Whether the .dockerignore allowlist (`*`, then `!name` lines) lets `name` in."""
+    patterns = [line.strip() for line in DOCKERIGNORE.read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    allowed = [p[1:].rstrip("/") for p in patterns if p.startswith("!")]
+    return any(fnmatch.fnmatch(name, a) for a in allowed)
