@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 import paho.mqtt.client as paho
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.takeover import takeover_message
+from arrsync.wire.alert import Problem
 from arrsync.wire.job import ACTIVE
 from syncer.audit.runner import AuditRunner
 from syncer.engine.engine import Engine
@@ -55,7 +57,8 @@ class SyncerService:
         self.reporter = StatusReporter(self.mqtt, self.store, syncer.mappings, clock)
         self.health = StoreHealth(syncer.state_path, self.reporter.store_problem)
         self.engine = Engine(syncer, self.store, self.reporter, self.health, clock)
-        self.bins = BinKeeper(syncer, self.engine.guard, clock)
+        self.bins = BinKeeper(syncer, self.engine.guard, clock,
+                              alert=partial(self.reporter.alert, Problem.RECYCLE_BIN))
         self.events = EventPlanner(self.mapper, syncer.max_attempts)
         self.requests = RequestHandler(self.mapper, self.engine, self.store,
                                        AuditRunner(settings, self.mqtt), settings.arrs,

@@ -94,6 +94,11 @@ class SyncerSettings(Section):
     guard_interval: float = Field(
         30, gt=0, description="Seconds between checks of a destination that is not ready."
     )
+    stall_timeout: float = Field(
+        300, ge=0, description="Seconds a running copy may go without progress; then its "
+        "rsync is ended, the attempt counts, the job is retried later and an alert goes out "
+        "(0: never). Also rsync's own --timeout."
+    )
     shutdown_grace: float = Field(
         30, ge=0, description="Seconds running rsyncs may finish after SIGTERM."
     )

@@ -17,6 +17,8 @@ class Problem(StrEnum):
     DEAD_LETTER = "dead_letter"  # the bridge set an event aside: the broker would not take it
     SPOOL = "spool"              # the bridge's spool cannot be read or written
     STORE = "store"              # the syncer's job store cannot be written: intake paused
+    RECYCLE_BIN = "recycle_bin"  # a recycle bin that is a link or leaves its destination
+    STALL = "stall"              # a copy made no progress: its rsync was ended (or abandoned)
 
 
 class Alert(BaseModel):

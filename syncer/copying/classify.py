@@ -34,6 +34,8 @@ def classify(result: RsyncResult | None, *, stopping: bool,
     them out of a coalesced run's messages."""
     if result is None:
         return Stopped()
+    if result.stalled_s:  # the watchdog ended it: its exit code says only "killed"
+        return Failed(Decision.RETRY, stall_reason(result))
     problem = check() if check is not None else None
     if check is not None and problem is None:
         return None
@@ -50,6 +52,13 @@ def classify(result: RsyncResult | None, *, stopping: bool,
                     f"files ({human_size(freed)})")
     failure = rsync_failure(result, relatives)
     return Failed(failure.decision, failure.reason)
+
+
+def stall_reason(result: RsyncResult) -> str:
+    left = ("; it could not be ended (a read blocked on a dead mount?) and was left "
+            "behind") if result.abandoned else ""
+    return (f"the copy made no progress for {result.stalled_s:.0f} s (syncer.stall_timeout), "
+            f"so its rsync was ended{left}; it is tried again later: check the shares")
 
 
 def rsync_failure(result: RsyncResult, relatives: Sequence[str] = ()) -> AttemptFailed:

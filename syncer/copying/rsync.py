@@ -30,6 +30,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from syncer.copying.watchdog import Watchdog, abandon
+
 log = logging.getLogger(__name__)
 
 PARTIAL_DIR = ".arrsync-partial"
@@ -55,6 +57,8 @@ class RsyncResult:
     exit_code: int
     stderr: str
     transferred: list[str]  # relative names rsync reported (itemized), for dry runs too
+    stalled_s: float = 0      # the watchdog ended it after this long without progress
+    abandoned: bool = False   # ...and it would not end: left behind (`watchdog.abandon`)
 
 
 def parse_progress(line: str) -> Progress | None:
@@ -77,7 +81,8 @@ def unescape_name(raw: bytes) -> str:
 
 
 def build_command(rsync: str, source_root: str, dest_root: str, *, dry_run: bool,
-                  extra_args: Sequence[str]) -> list[str]:
+                  extra_args: Sequence[str], io_timeout: float = 0) -> list[str]:
+    """The one rsync command line; `io_timeout`: rsync's own --timeout (0: none)."""
     command = [
         rsync, "--archive", "--recursive", "--files-from=-", "--from0",
         "--safe-links", "--no-devices", "--no-specials",  # after --archive: they undo part of it
@@ -88,6 +93,8 @@ def build_command(rsync: str, source_root: str, dest_root: str, *, dry_run: bool
     ]
     if dry_run:
         command.append("--dry-run")
+    if io_timeout:
+        command.append(f"--timeout={max(1, round(io_timeout))}")
     command.extend(extra_args)
     command += ["--", source_root.rstrip("/") + "/", dest_root.rstrip("/") + "/"]
     return command
@@ -126,8 +133,9 @@ class RsyncRun:
     does it all: stdin, stdout and stderr go through one selector, so no pipe can fill up
     while another one waits."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], stall_s: float = 0) -> None:
         self.command = command
+        self.stall_s = stall_s  # the watchdog's limit (`syncer.copying.watchdog`); 0: none
         self._paths: Sequence[str] = ()  # its list, once given: a standby has none yet
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()  # guards _process and _stopped
@@ -149,6 +157,7 @@ class RsyncRun:
                 [*prefix, executable, *self.command[1:]], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                 preexec_fn=None if prefix else _die_with_parent,
+                start_new_session=True,  # its own process group: the watchdog ends it whole
             )
         assert self._process.stdin  # a pipe
         os.set_blocking(self._process.stdin.fileno(), False)
@@ -219,13 +228,20 @@ class RsyncRun:
                on_name: Callable[[str], None] | None = None) -> RsyncResult:
         """Read progress and names until rsync exits; its result."""
         assert self._process
-        with self._process as process:
-            transferred, errors = self._exchange(process, on_progress, on_name)
+        process, watchdog = self._process, Watchdog(self.stall_s)
+        transferred, errors = self._exchange(process, on_progress, on_name, watchdog)
+        text = errors.decode(errors="replace").strip()
+        stalled = self.stall_s if watchdog.killed_at is not None else 0
+        if watchdog.give_up():
+            abandon(process)
+            return RsyncResult(-9, text, transferred, stalled, abandoned=True)
+        with process:
             exit_code = process.wait()
-        return RsyncResult(exit_code, errors.decode(errors="replace").strip(), transferred)
+        return RsyncResult(exit_code, text, transferred, stalled)
 
     def _exchange(self, process: subprocess.Popen[bytes], on_progress: Callable[[Progress],
-                  None], on_name: Callable[[str], None] | None) -> tuple[list[str], bytes]:
+                  None], on_name: Callable[[str], None] | None,
+                  watchdog: Watchdog) -> tuple[list[str], bytes]:
         assert process.stdin and process.stdout and process.stderr  # all three are pipes
         transferred: list[str] = []
         errors, buffer = bytearray(), b""
@@ -235,13 +251,19 @@ class RsyncRun:
             if not process.stdin.closed:
                 selector.register(process.stdin, selectors.EVENT_WRITE)
             while selector.get_map():
-                for key, _events in selector.select():
+                ready = selector.select(watchdog.wait_s())
+                if not ready and watchdog.killed_at is None and watchdog.stalled():
+                    watchdog.kill(process)
+                elif not ready and watchdog.give_up():
+                    break
+                for key, _events in ready:
                     if key.fileobj is process.stdin:
                         if self._feed():
                             selector.unregister(process.stdin)
                             process.stdin.close()
                         continue
                     chunk = os.read(key.fd, 65536)
+                    watchdog.heard()
                     if not chunk:
                         selector.unregister(key.fileobj)
                     elif key.fileobj is process.stderr:

@@ -11,16 +11,22 @@ import threading
 from collections.abc import Callable
 
 from arrsync.settings import SyncerSettings
+from syncer.copying.classify import stall_reason
 from syncer.copying.rsync import Progress, RsyncResult, RsyncRun
 from syncer.copying.standby import Standbys, standby_allowed
 from syncer.jobs.outcome import AttemptFailed, Decision
 
 
 class RsyncRunner:
-    def __init__(self, commands: list[list[str]], settings: SyncerSettings) -> None:
+    def __init__(self, commands: list[list[str]], settings: SyncerSettings,
+                 on_stall: Callable[[str], None] = lambda _message: None) -> None:
+        """`on_stall(message)`: the watchdog ended a run (an alert for a person)."""
         self.rsync_path = settings.rsync_path
+        self.stall_s = settings.stall_timeout
+        self.on_stall = on_stall
         self.standbys = Standbys(commands, settings.standby
-                                 and standby_allowed(settings.rsync_extra_args))
+                                 and standby_allowed(settings.rsync_extra_args),
+                                 stall_s=settings.stall_timeout)
         self._lock = threading.Lock()  # guards _runs and _stopping
         self._runs: dict[int, RsyncRun] = {}  # worker thread → its running rsync
         self._stopping = False
@@ -49,15 +55,18 @@ class RsyncRunner:
         """One run: a coalesced copy (from the mapping's standby, and the next one prepared),
         or a mirror action's copy (`standby=False`); None if the stop came first.
         AttemptFailed (give up) when rsync is not installed."""
-        run = self.standbys.take(command) if standby else RsyncRun(command)
+        run = self.standbys.take(command) if standby else RsyncRun(command, self.stall_s)
         try:
-            return self._run(run, entries, on_started, on_progress, on_name)
+            result = self._run(run, entries, on_started, on_progress, on_name)
         except FileNotFoundError:
             raise AttemptFailed(Decision.GIVE_UP,
                                 f"rsync is not installed ({self.rsync_path})") from None
         finally:
             if standby and not self.stopping:  # the next copy of this mapping begins at once
                 self.standbys.prepare(command)
+        if result is not None and result.stalled_s:
+            self.on_stall(stall_reason(result))
+        return result
 
     def _run(self, run: RsyncRun, entries: list[str], on_started: Callable[[], None],
              on_progress: Callable[[Progress], None],

@@ -32,9 +32,13 @@ def standby_allowed(extra_args: Sequence[str]) -> bool:
 
 class Standbys:
     def __init__(self, commands: list[list[str]], enabled: bool,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, stall_s: float = 0) -> None:
+        """`stall_s`: the watchdog's limit, also rsync's --timeout: a standby is replaced
+        before that would end it while it waits."""
         self.commands = commands  # one per mapping
         self.enabled = enabled
+        self.stall_s = stall_s
+        self.max_age = min(MAX_AGE_S, stall_s * 0.8) if stall_s else MAX_AGE_S
         self._clock = clock
         self._lock = threading.Lock()  # guards _ready and _preparing; no spawning under it
         self._ready: dict[tuple[str, ...], tuple[RsyncRun, float]] = {}  # command → run, born
@@ -48,7 +52,7 @@ class Standbys:
             return ready[0]
         if ready:
             ready[0].close()
-        return RsyncRun(command)
+        return RsyncRun(command, self.stall_s)
 
     def prepare_all(self) -> None:
         """A fresh standby for every mapping (one worker at a time does the rounds)."""
@@ -75,7 +79,7 @@ class Standbys:
             return
         if ready:
             ready[0].close()
-        run = RsyncRun(command)
+        run = RsyncRun(command, self.stall_s)
         try:
             if run.spawn():
                 self._keep(key, (run, self._clock()))
@@ -102,4 +106,4 @@ class Standbys:
 
     def _fresh(self, ready: tuple[RsyncRun, float]) -> bool:
         run, born = ready
-        return self._clock() - born < MAX_AGE_S and run.waiting()
+        return self._clock() - born < self.max_age and run.waiting()

@@ -16,8 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from arrsync.settings import Mapping, SyncerSettings
+from arrsync.wire.alert import Problem
 from arrsync.wire.job import JobAction, JobState
 from syncer.copying import batch
 from syncer.copying.batch import Member
@@ -66,9 +68,11 @@ class Engine:
         death_signal_prefix()  # checked (and warned about) now, not at the first copy
         self.commands = {m.name: build_command(self.rsync, m.source, m.dest,
                                                dry_run=settings.dry_run,
-                                               extra_args=settings.rsync_extra_args)
+                                               extra_args=settings.rsync_extra_args,
+                                               io_timeout=settings.stall_timeout)
                          for m in settings.mappings}
-        self.runner = RsyncRunner(list(self.commands.values()), settings)
+        self.runner = RsyncRunner(list(self.commands.values()), settings,
+                                  on_stall=partial(reporter.alert, Problem.STALL))
         # Guards schedule, _gates and _stopping: no store, file system or MQTT under it.
         self._lock = threading.Condition()
         self.schedule = Schedule()

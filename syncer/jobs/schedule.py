@@ -2,7 +2,9 @@
 
 The store is the durable truth; this is the workers' view of its waiting jobs, loaded at
 start and kept current by every state change, so finding work never reads the database
-and no two workers can take the same job. Not thread-safe: the engine's lock guards it.
+and no two workers can take the same job. Jobs that touch the same item
+(`syncer.jobs.items`) run one at a time, in the order they arrived: a job waits while an
+earlier one of its item waits or runs. Not thread-safe: the engine's lock guards it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import threading
 
 from arrsync.wire.job import JobAction, JobState
+from syncer.jobs.items import Claims
 from syncer.jobs.job import Job
 
 log = logging.getLogger(__name__)
@@ -47,20 +50,29 @@ class Schedule:
         """Record the job's new state: it waits (again) or it left the queue (a job the
         circuit breaker holds waits for a person, not for a worker)."""
         if job.state in WAITING and not job.on_hold:
-            self._waiting[job.id] = job
+            self._waiting[job.id] = job  # a job it knows keeps its place in the order
         else:
             self._waiting.pop(job.id, None)
 
     def take(self, now: float, limit: int) -> list[Job]:
-        """The job due longest; if it is a copy, with every due copy of its mapping, oldest
-        first, at most `limit` (other actions run alone). Taken until `give_back`."""
-        due = [job for job in self._waiting.values()
-               if job.next_attempt_at <= now and job.id not in self._taken]
-        if not due:
+        """The job due longest that no earlier job of its item holds up; if it is a copy,
+        with every such due copy of its mapping, oldest first, at most `limit` (other
+        actions run alone). Taken until `give_back`."""
+        claims = Claims()
+        for running in self._taken.values():
+            claims.add(running)
+        free: list[Job] = []
+        for job in self._waiting.values():  # in the order the jobs arrived
+            if job.id in self._taken:
+                continue
+            if not claims.blocks(job) and job.next_attempt_at <= now:
+                free.append(job)
+            claims.add(job)
+        if not free:
             return []
-        first = min(due, key=_order)
+        first = min(free, key=_order)
         batch = [first] if first.action is not JobAction.COPY else sorted(
-            (job for job in due if job.mapping == first.mapping
+            (job for job in free if job.mapping == first.mapping
              and job.action is JobAction.COPY), key=_order)[:limit]
         self._taken.update((job.id, job) for job in batch)
         return batch

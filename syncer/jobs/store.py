@@ -206,9 +206,9 @@ class JobStore:
         return bool(self._read("SELECT 1 FROM events WHERE id = ?", (event_id,)))
 
     def active(self) -> list[Job]:
-        """Every job that waits for an attempt (queued or retrying), oldest first."""
+        """Every job that waits for an attempt (queued or retrying), in the order they arrived."""
         rows = self._read(
-            "SELECT * FROM jobs WHERE state IN (?, ?) ORDER BY next_attempt_at, created_at",
+            "SELECT * FROM jobs WHERE state IN (?, ?) ORDER BY created_at, rowid",
             (JobState.QUEUED.value, JobState.RETRYING.value))
         return [_job(row) for row in rows]
 

@@ -23,6 +23,7 @@ from syncer.mirror.recycle_bin import RecycleBin
 from syncer.mirror.removals import recycle_paths
 from syncer.mirror.rename import rename
 from syncer.mirror.replace import replace
+from syncer.mirror.verify import source_is_there
 
 
 class MirrorActions:
@@ -52,6 +53,7 @@ class MirrorActions:
         dry_run, job = self.settings.dry_run, attempt.job
         if not dry_run:
             self.breaker.admit(job)  # WaitsForPerson: on hold until a person decides
+        source_is_there(mapping)
         attempt.begin()
         moves = recycle_paths(mapping, job.paths, recycle_bin, self.own, dry_run=dry_run)
         fields = {"moved": moves, **({"dry_run": True} if dry_run else {})}

@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +32,13 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_SAME_NAME = 1000
 
 
+class BinRefused(Exception):
+    """The bin is not a real folder inside its destination: it is not emptied."""
+
+
 class RecycleBin:
     def __init__(self, root: str, folder: str, clock: Callable[[], float] = time.time) -> None:
+        self.refused: list[str] = []  # what `prune` left alone: not a real folder
         self.root = root
         self.path = posixpath.join(root, folder)
         self.clock = clock
@@ -82,25 +88,45 @@ class RecycleBin:
         return slot
 
     def prune(self, days: float) -> list[str]:
-        """Remove the day folders older than `days`; returns what was removed."""
-        try:
-            names = os.listdir(self.path)
-        except FileNotFoundError:
+        """Remove the day folders older than `days`; returns what was removed. Only what
+        is really inside the bin goes: BinRefused (nothing removed) for a bin that is a
+        link or leaves the destination, and a day folder that is a link is left alone."""
+        if not os.path.lexists(self.path):
             return []
+        self._check_real(self.path)
         today = date.fromtimestamp(self.clock())
         removed = []
-        for name in sorted(names):
+        for name in sorted(_listdir(self.path)):
             folder = os.path.join(self.path, name)
-            if _DAY.match(name) and _older(name, today, days):
+            if _DAY.match(name) and _older(name, today, days) and self._real_folder(folder):
                 shutil.rmtree(folder)
                 removed.append(folder)
         staging = os.path.join(self.path, STAGING)
+        if os.path.lexists(staging):
+            self._check_real(staging)
         for name in _listdir(staging):  # left by a replace job that failed for good
             folder = os.path.join(staging, name)
-            if os.lstat(folder).st_mtime < self.clock() - days * 86400:
+            if (os.lstat(folder).st_mtime < self.clock() - days * 86400
+                    and self._real_folder(folder)):
                 shutil.rmtree(folder)
                 removed.append(folder)
         return removed
+
+    def _check_real(self, folder: str) -> None:
+        """BinRefused unless `folder` is itself below the real destination root: no link on
+        the way from the root to it (the root may be reached through links)."""
+        expected = os.path.join(os.path.realpath(self.root), os.path.relpath(folder, self.root))
+        if os.path.realpath(folder) != expected:
+            raise BinRefused(f"the recycle bin {folder} is a symbolic link or leads outside "
+                             f"{self.root} (to {os.path.realpath(folder)}); arrsync empties "
+                             "only a real folder inside the destination: nothing was removed")
+
+    def _real_folder(self, folder: str) -> bool:
+        """A day folder that is a real folder (a link to elsewhere is never followed)."""
+        if stat.S_ISDIR(os.lstat(folder).st_mode):
+            return True
+        self.refused.append(folder)
+        return False
 
 
 def _older(name: str, today: date, days: float) -> bool:
@@ -114,7 +140,7 @@ def _older(name: str, today: date, days: float) -> bool:
 def _listdir(path: str) -> list[str]:
     try:
         return os.listdir(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
 
 
@@ -123,8 +149,11 @@ class BinKeeper:
     start and every `interval` seconds, on its own thread (a large bin on a share is slow)."""
 
     def __init__(self, settings: SyncerSettings, guard: DestinationGuard,
-                 clock: Callable[[], float] = time.time, interval: float = 3600) -> None:
+                 clock: Callable[[], float] = time.time, interval: float = 3600,
+                 alert: Callable[[str], None] = lambda _message: None) -> None:
+        """`alert(message)`: a bin that was refused, for a person."""
         self.settings = settings
+        self.alert = alert
         self.guard = guard
         self.clock = clock
         self.interval = interval
@@ -146,13 +175,22 @@ class BinKeeper:
     def prune_all(self) -> int:
         removed = 0
         for mapping in {m.dest: m for m in self.settings.mappings}.values():
+            recycle_bin = RecycleBin(mapping.dest, self.settings.recycle_dir, self.clock)
             try:
                 self.guard.check(mapping)  # never act on a share that is not really there
-                gone = RecycleBin(mapping.dest, self.settings.recycle_dir,
-                                  self.clock).prune(self.settings.recycle_days)
+                gone = recycle_bin.prune(self.settings.recycle_days)
+            except BinRefused as exc:
+                log.error("%s", exc)
+                self.alert(str(exc))
+                continue
             except (DestinationNotReady, OSError) as exc:
                 log.warning("recycle bin of %s not emptied: %s", mapping.dest, exc)
                 continue
+            for folder in recycle_bin.refused:
+                message = (f"the recycle bin's {folder} is not a real folder (a link?); it "
+                           "was left alone: remove it by hand if it must go")
+                log.error("%s", message)
+                self.alert(message)
             for folder in gone:
                 log.info("recycle bin: removed %s (older than %g days)", folder,
                          self.settings.recycle_days)

@@ -27,6 +27,7 @@ from syncer.mirror.destination import (
     same_file,
 )
 from syncer.mirror.removals import sidecar_renames
+from syncer.mirror.verify import source_is_there, source_renamed
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ def rename(attempt: Attempt, mapping: Mapping, settings: SyncerSettings,
             conflicts.append(new)
         else:  # one file under both names: a crash came between link and unlink
             renames.append((old, new))
+            source_renamed(mapping, old_relative, new_relative)
+    if renames:
+        source_is_there(mapping)
     files = None
     if missing:  # the new names the destination never had, with their sidecars
         files = collect_for_attempt(job, mapping, sidecars=settings.sidecars, paths=missing)
@@ -88,6 +92,7 @@ def _copy(attempt: Attempt, mapping: Mapping, settings: SyncerSettings,
           files: FileSet) -> int:
     """Copy the new names the destination never had; returns the bytes copied."""
     command = build_command(settings.rsync_path, mapping.source, mapping.dest,
-                            dry_run=settings.dry_run, extra_args=settings.rsync_extra_args)
+                            dry_run=settings.dry_run, extra_args=settings.rsync_extra_args,
+                            io_timeout=settings.stall_timeout)
     result = attempt.copy(command, files)
     return sum(item.size for item in copied(files, mapping.source, result.transferred))

@@ -27,12 +27,16 @@ from syncer.mirror.attempt import Attempt
 from syncer.mirror.destination import make_folder_for, move_failed, rename, resolve
 from syncer.mirror.recycle_bin import RecycleBin
 from syncer.mirror.removals import recycle_paths
+from syncer.mirror.verify import replaced_belong_to_the_item, source_is_there
 
 
 def replace(attempt: Attempt, mapping: Mapping, recycle_bin: RecycleBin,
             settings: SyncerSettings, space: SpaceLedger) -> Done:
     dry_run, own, job = settings.dry_run, (settings.recycle_dir,), attempt.job
     files = collect_for_attempt(job, mapping, sidecars=settings.sidecars)
+    if job.replaced:
+        replaced_belong_to_the_item(job)
+        source_is_there(mapping)
     if not dry_run:
         space.reserve(job.id, mapping.dest, files.bytes)
     attempt.begin()
@@ -41,7 +45,8 @@ def replace(attempt: Attempt, mapping: Mapping, recycle_bin: RecycleBin,
         os.makedirs(staging, exist_ok=True)
     compare = os.path.realpath(mapping.dest).rstrip("/") + "/"
     command = build_command(settings.rsync_path, mapping.source, staging, dry_run=dry_run,
-                            extra_args=[*settings.rsync_extra_args, f"--compare-dest={compare}"])
+                            extra_args=[*settings.rsync_extra_args, f"--compare-dest={compare}"],
+                            io_timeout=settings.stall_timeout)
     result = attempt.copy(command, files, into=staging)
     old = [r for r in job.replaced if r not in job.paths]
     if dry_run:

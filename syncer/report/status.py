@@ -161,8 +161,12 @@ class StatusReporter:
         retained summary."""
         with self._lock:
             self._problem = problem
-        message = problem or "the job store works again; intake resumed"
-        alert = Alert(component="syncer", problem=Problem.STORE, active=problem is not None,
-                      message=message, at=utc_now_iso())
-        self._mqtt.publish(self._mqtt.topics.alert("syncer"), alert.model_dump_json())
+        self.alert(Problem.STORE, problem or "the job store works again; intake resumed",
+                   active=problem is not None)
         self.summary()
+
+    def alert(self, problem: Problem, message: str, *, active: bool = True) -> None:
+        """Something needs a person (`arrsync.wire.alert`); the notifier forwards it."""
+        alert = Alert(component="syncer", problem=problem, active=active, message=message,
+                      at=utc_now_iso())
+        self._mqtt.publish(self._mqtt.topics.alert("syncer"), alert.model_dump_json())

@@ -22,16 +22,23 @@ from tests.processes import RunningBridge
 from tools.localbroker import LocalBroker
 
 Stack = Callable[..., RunningBridge]
+RECYCLE = {"on_delete": "recycle"}
+EPISODE = "/tv/Chernobyl (2019)/Season 1/Chernobyl (2019) - S01E05 - Vichnaya Pamyat " \
+          "[Bluray-1080p].mkv"
 
 
 @pytest.fixture
 def stack(broker: LocalBroker, make_settings: Callable[..., Settings], media: MediaTree,
           base_topic: str, start_bridge: Callable[[Settings], RunningBridge],
           start_syncer: Callable[[Settings], SyncerService]) -> Stack:
-    """The bridge and a syncer; `policy` goes into every mapping, the rest into `syncer`."""
+    """The bridge and a syncer; `policy` goes into every mapping, the rest into `syncer`;
+    `library`: the sources hold the rest of a library."""
 
-    def build(policy: dict[str, Any] | None = None, **syncer: Any) -> RunningBridge:
+    def build(policy: dict[str, Any] | None = None, *, library: bool = True,
+              **syncer: Any) -> RunningBridge:
         mappings = [{**m, **(policy or {})} for m in media.mappings]
+        if library:
+            rest_of_the_library(mappings)
         settings = syncer_settings(make_settings, broker, media, base_topic,
                                    mappings=mappings, **syncer)
         start_syncer(settings)
@@ -60,3 +67,15 @@ def radarr_rename(media: MediaTree) -> tuple[dict[str, Any], dict[str, str], Pat
     renamed = payload["renamedMovieFiles"][0]
     media.put(renamed["path"], b"film")
     return payload, renamed, media.put_dest(renamed["previousPath"], b"film")
+
+
+def rest_of_the_library(mappings: list[dict[str, Any]]) -> None:
+    """A mounted share is not empty (an empty source root holds every removal)."""
+    for mapping in mappings:
+        (Path(mapping["source"]) / "Another Title (2001)").mkdir(exist_ok=True)
+
+
+def episode_delete(path: str = EPISODE) -> dict[str, Any]:
+    payload = fixture("sonarr", "episode-file-delete")
+    payload["episodeFile"]["path"] = path
+    return payload

@@ -21,11 +21,8 @@ from tests.helpers import MqttWatcher, http, mosquitto_pub, publish_import, wait
 from tests.media import MediaTree, fixture, syncer_settings
 from tests.processes import Process, RunningBridge
 from tests.sink import NotificationSink
+from tests.syncer.mirror_stack import EPISODE, RECYCLE, episode_delete, rest_of_the_library
 from tools.localbroker import LocalBroker
-
-RECYCLE = {"on_delete": "recycle"}
-EPISODE = "/tv/Chernobyl (2019)/Season 1/Chernobyl (2019) - S01E05 - Vichnaya Pamyat " \
-          "[Bluray-1080p].mkv"
 
 
 @pytest.fixture
@@ -34,6 +31,7 @@ def build(broker: LocalBroker, make_settings: Callable[..., Settings], media: Me
           start_syncer: Callable[[Settings], SyncerService]) -> Callable[..., RunningBridge]:
     def start(policy: dict[str, Any] | None = None, **syncer: Any) -> RunningBridge:
         mappings = [{**m, **(policy or {})} for m in media.mappings]
+        rest_of_the_library(mappings)
         settings = syncer_settings(make_settings, broker, media, base_topic,
                                    mappings=mappings, **syncer)
         start_syncer(settings)
@@ -43,12 +41,6 @@ def build(broker: LocalBroker, make_settings: Callable[..., Settings], media: Me
 
 def post(bridge: RunningBridge, app: str, payload: dict[str, Any]) -> None:
     assert http("POST", f"{bridge.url}/webhook/{app}", json.dumps(payload)).status == 200
-
-
-def episode_delete(path: str = EPISODE) -> dict[str, Any]:
-    payload = fixture("sonarr", "episode-file-delete")
-    payload["episodeFile"]["path"] = path
-    return payload
 
 
 def test_a_delete_is_kept_by_default(build: Callable[..., RunningBridge], broker: LocalBroker,
@@ -82,19 +74,6 @@ def test_a_deleted_episode_goes_to_the_recycle_bin_with_its_sidecar(
     assert media.dest_of("/tv").is_dir()  # never the destination root
 
 
-def test_a_file_the_source_still_has_is_not_recycled(
-    build: Callable[..., RunningBridge], broker: LocalBroker, media: MediaTree, base_topic: str,
-) -> None:
-    media.put(EPISODE, b"still here")
-    copy = media.put_dest(EPISODE, b"still here")
-    bridge = build(RECYCLE, max_attempts=2)
-    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        post(bridge, "sonarr", episode_delete())
-        failed = watcher.wait_for("/sync/failed")[0].json()
-    assert "the source still has" in failed["error"]
-    assert copy.read_bytes() == b"still here"
-
-
 @pytest.mark.parametrize(("app", "name", "folder"), [
     ("radarr", "movie-delete", "/movies/Oppenheimer (2023)"),
     ("sonarr", "series-delete", "/tv/Chernobyl (2019)"),
@@ -119,24 +98,6 @@ def test_a_movie_or_series_deleted_with_its_files_recycles_the_whole_folder(
                               "to_path": str(media.recycled(folder))}]
     assert not inside.exists() and not media.dest_of(folder).exists()
     assert (media.recycled(folder) / "Season 1" / "video.mkv").read_bytes() == b"video"
-
-
-def test_a_folder_that_became_a_link_out_of_the_destination_is_not_touched(
-    build: Callable[..., RunningBridge], broker: LocalBroker, media: MediaTree, base_topic: str,
-    tmp_path: Path,
-) -> None:
-    outside = tmp_path / "elsewhere"
-    outside.mkdir()
-    (outside / Path(EPISODE).name).write_bytes(b"not arrsync's")
-    season = media.dest_of(str(Path(EPISODE).parent))
-    season.parent.mkdir(parents=True)
-    season.symlink_to(outside)
-    bridge = build(RECYCLE)
-    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
-        post(bridge, "sonarr", episode_delete())
-        failed = watcher.wait_for("/sync/failed")[0].json()
-    assert "leads outside the destination root" in failed["error"]
-    assert (outside / Path(EPISODE).name).read_bytes() == b"not arrsync's"
 
 
 def test_a_removal_waits_while_the_destination_is_not_mounted(
@@ -237,6 +198,7 @@ def test_the_circuit_breaker_holds_removals_past_the_limit_until_released(
     write_config: Callable[..., Path], run_command: Callable[..., Process],
 ) -> None:
     mappings = [{**m, **RECYCLE} for m in media.mappings]
+    rest_of_the_library(mappings)
     settings = syncer_settings(make_settings, broker, media, base_topic, mappings=mappings,
                                max_removals_per_hour=2)
     settings = settings.model_copy(update={"notify": settings.notify.model_validate(
