@@ -99,9 +99,27 @@ def load_settings(path: str | Path | None = None) -> Settings:
     chosen = config_source(path)
     data = _read_yaml(Path(chosen)) if chosen else {}
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         source = chosen or "the environment"
         raise ConfigError(f"invalid configuration in {source}:\n{_describe(exc)}") from None
     except (ValueError, json.JSONDecodeError) as exc:  # a malformed environment value
         raise ConfigError(f"invalid ARRSYNC_ environment value: {type(exc).__name__}") from None
+    return beside(settings, Path(chosen).resolve().parent) if chosen else settings
+
+
+def beside(settings: Settings, folder: Path) -> Settings:
+    """The settings with every relative file path made absolute against `folder` (the
+    config file's): a service started from `/` finds its store beside its config."""
+    def anchored(path: Path) -> Path:
+        return path if path.is_absolute() else folder / path
+
+    notify = settings.notify
+    return settings.model_copy(update={
+        "bridge": settings.bridge.model_copy(
+            update={"spool_path": anchored(settings.bridge.spool_path)}),
+        "syncer": settings.syncer.model_copy(
+            update={"state_path": anchored(settings.syncer.state_path)}),
+        "notify": notify.model_copy(update={
+            "config_file": anchored(notify.config_file) if notify.config_file else None}),
+    })

@@ -70,7 +70,8 @@ class BridgeService:
         self.board = StatusBoard(self.mqtt)
         self.app = create_app(settings, self.relay,
                               on_import=self.catch_up.remember_webhook if self.catch_up else None,
-                              board=self.board, metrics=self.metrics)
+                              board=self.board, metrics=self.metrics,
+                              catch_up=self.catch_up.state if self.catch_up else None)
         self.server: Any = create_server(
             self.app,
             host=settings.bridge.host,

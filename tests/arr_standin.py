@@ -1,14 +1,10 @@
-"""A stand-in for the Radarr/Sonarr v3 API, answering as /work/shared/ARR-API.md describes.
-
-What it keeps from the real arrs: every route needs the key (query `apikey` first, then the
-`X-Api-Key` header, then `Authorization: Bearer`), a missing or wrong key gets 401 with an
-empty body; `history/since` is a plain array filtered `date >= since` on the stored dates
-(which keep fractions) and sorted oldest first, while dates are written in whole seconds;
-`eventType` takes a name (any case) or a number, an undefined one or a bad `date` gets a 400
-ValidationProblem; null properties are left out; Radarr's `/movie` embeds `movieFile`;
-Sonarr's `/episodefile` takes one `seriesId` and writes one history record per episode;
-responses are gzip-compressed when asked; HTTP/1.1 keep-alive, so connection reuse shows.
-"""
+"""A stand-in for the Radarr/Sonarr v3 API, as their source has it: every route needs the key
+(query `apikey`, then `X-Api-Key`, then `Authorization: Bearer`), a wrong one gets 401 with
+no body; `history/since` is a plain array filtered `date >= since` on stored dates (with
+fractions), oldest first, dates written in whole seconds; `eventType` is a name (any case)
+or a number, a bad one or a bad `date` gets a 400; null properties are left out; Radarr's
+`/movie` embeds `movieFile`; Sonarr's `/episodefile` takes one `seriesId` and writes one
+history record per episode; gzip when asked; HTTP/1.1 keep-alive."""
 
 from __future__ import annotations
 
@@ -77,6 +73,8 @@ class StandInArr:
         self.episodes: dict[int, list[tuple[int, int]]] = {}  # file id → (season, episode)
         self.requests: list[SeenRequest] = []
         self.garbage = False  # answer every request with a 200 HTML page
+        self.trickle = False  # answer with headers, then a byte now and then, never ending
+        self._closed = threading.Event()
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()  # guards the lists above against the server threads
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -93,6 +91,7 @@ class StandInArr:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closed.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -256,6 +255,8 @@ class StandInArr:
                         self.client_address[1]))
                 if arr.garbage:
                     return self._send(200, b"<html><body>Login</body></html>", "text/html")
+                if arr.trickle:
+                    return self._trickle()
                 base = arr.url_base.lower()
                 if not url.path.lower().startswith(base + "/api/"):
                     return self._send(404, b"", None)
@@ -268,6 +269,19 @@ class StandInArr:
                 payload = json.dumps(body).encode() if body is not None else b""
                 self._send(status, payload, "application/json; charset=utf-8" if payload
                            else None)
+
+            def _trickle(self) -> None:  # JSON white space, a byte every 0.2 s, for ever
+
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                while not arr._closed.wait(0.2):
+                    try:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                    except OSError:
+                        return
 
             def _send(self, status: int, body: bytes, content_type: str | None) -> None:
                 if body and "gzip" in (self.headers.get("Accept-Encoding") or ""):

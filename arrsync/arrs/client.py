@@ -12,6 +12,7 @@ Every failure becomes `ArrUnreadable`, whose message names the arr and never hol
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -66,8 +67,13 @@ def api_date(moment: datetime) -> str:
 class ArrClient:
     """One arr's API over one reused connection; use as a context manager or `close()`."""
 
-    def __init__(self, arr: ArrInstance, *, timeout: httpx.Timeout | float = TIMEOUT) -> None:
+    def __init__(self, arr: ArrInstance, *, timeout: httpx.Timeout | float = TIMEOUT,
+                 deadline_s: float | None = None, max_bytes: int | None = None) -> None:
+        """`deadline_s`: the most one answer may take in all (an arr that trickles its
+        answer resets every read timeout); `max_bytes`: the largest answer taken."""
         self.arr = arr
+        self.deadline_s = deadline_s
+        self.max_bytes = max_bytes
         key = arr.api_key.get_secret_value() if arr.api_key else ""
         self._http = httpx.Client(
             base_url=arr.url + API, timeout=timeout, follow_redirects=False,
@@ -153,7 +159,7 @@ class ArrClient:
             raise ArrUnreadable(self.arr, "no api_key is set (the arr's Settings > General > "
                                           "API Key, in arrs[].api_key)")
         try:
-            response = self._http.get(path, params=params)
+            response = self._fetch(path, params)
         except httpx.TimeoutException:
             raise ArrUnreadable(self.arr, f"no answer to {API}{path} in time") from None
         except httpx.ConnectError as exc:
@@ -168,6 +174,24 @@ class ArrClient:
             kind = response.headers.get("content-type", "no content type").split(";")[0]
             raise ArrUnreadable(self.arr, f"answered {API}{path} with something that is not "
                                           f"JSON ({kind}); is the url the arr's?") from None
+
+    def _fetch(self, path: str, params: dict[str, str] | None) -> httpx.Response:
+        """GET, read within `deadline_s` and `max_bytes` (ArrUnreadable past either)."""
+        began = time.monotonic()
+        with self._http.stream("GET", path, params=params) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if self.max_bytes is not None and len(body) > self.max_bytes:
+                    raise ArrUnreadable(self.arr, f"answered {API}{path} with more than "
+                                                  f"{self.max_bytes} bytes; not read further")
+                if self.deadline_s is not None and time.monotonic() - began > self.deadline_s:
+                    raise ArrUnreadable(self.arr, f"took more than {self.deadline_s:.0f} s to "
+                                                  f"answer {API}{path}; not read further")
+        decoded = [(k, v) for k, v in response.headers.multi_items()  # the body is decoded
+                   if k.lower() not in ("content-encoding", "content-length")]
+        return httpx.Response(response.status_code, headers=decoded, content=bytes(body),
+                              request=response.request)
 
     def _parse(self, model: type[Shape], raw: Any, what: str) -> Shape | None:
         try:

@@ -95,9 +95,14 @@ class SyncerSettings(Section):
         30, gt=0, description="Seconds between checks of a destination that is not ready."
     )
     stall_timeout: float = Field(
-        300, ge=0, description="Seconds a running copy may go without progress; then its "
-        "rsync is ended, the attempt counts, the job is retried later and an alert goes out "
-        "(0: never). Also rsync's own --timeout."
+        300, ge=0, description=(
+        'Seconds a running copy may go without progress (a read blocked on a share whose '
+        'server went away); then its rsync is ended, the attempt counts, the job is '
+        'retried later and an alert goes out on `arrsync/syncer/alert` (`problem: '
+        'stall`). A copy that cannot be ended (uninterruptible sleep on a dead hard '
+        'mount) is left behind and reaped once it ends; it never holds a worker. Also '
+        "rsync's own `--timeout`. `0`: off."
+        ),
     )
     shutdown_grace: float = Field(
         30, ge=0, description="Seconds running rsyncs may finish after SIGTERM."

@@ -8,8 +8,12 @@ import whose file did not arrive by webhook is published as an ordinary event wi
 
 Reading the history: the arrs write dates in whole seconds and `since` is inclusive, so the
 read starts a little before the newest date seen (records of one second may be committed
-out of order) and records are told apart by id. An arr that cannot be read is logged and
-tried again at the next interval; it stops nothing.
+out of order) and records are told apart by id. The cursor never moves past now: a record
+dated in the future (a NAS clock gone wrong) is replayed once and logged, and later imports
+are still found. Each arr is read on a thread of its own, with short timeouts, a deadline
+for a whole answer and a cap on its size, so one slow or dead arr delays no other; one that
+cannot be read is logged and tried again at the next interval; it stops nothing. What each
+arr's catch-up did last is on `/health` (`state()`).
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+import httpx
 
 from arrsync.arrs.client import ArrClient, ArrUnreadable, HistoryImport
 from arrsync.settings import ArrInstance, Settings
 from arrsync.topics import Topics
+from arrsync.wire.timestamps import iso_utc
 from bridge.catchup.ledger import CatchUpLedger
 from bridge.catchup.replay import by_file, replayed_event
 from bridge.outbox.relay import RelayUnavailable
@@ -34,6 +42,25 @@ from bridge.webhooks.envelope import UnreadableEnvelope
 log = logging.getLogger(__name__)
 
 OVERLAP_S = 60  # re-read this much before the newest date seen
+FUTURE_SLACK_S = 60  # a record dated later than now plus this is from a clock gone wrong
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEADLINE_S = 120.0  # the most one history answer may take in all
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+
+
+def catch_up_client(arr: ArrInstance) -> ArrClient:
+    return ArrClient(arr, timeout=TIMEOUT, deadline_s=DEADLINE_S, max_bytes=MAX_ANSWER_BYTES)
+
+
+@dataclass
+class ArrState:
+    """One arr's catch-up, as `/health` shows it."""
+
+    last_read: str | None = None   # when its history was last read whole, ISO 8601 UTC
+    last_error: str | None = None  # why the last read failed, or None
+    replayed: int = 0              # imports replayed since the bridge started
+    reading: bool = False
+    rounds: int = 0                # reads ended (well or not)
 WEBHOOK_SLACK_S = 900  # a webhook this much older than the record still counts as its own
 REMEMBER_S = 30 * 86400  # how long the files that came by webhook are remembered
 
@@ -45,7 +72,7 @@ class Relay(Protocol):
 class CatchUp:
     def __init__(self, settings: Settings, relay: Relay, ledger: CatchUpLedger, *,
                  clock: Callable[[], float] = time.time,
-                 client: Callable[[ArrInstance], ArrClient] = ArrClient) -> None:
+                 client: Callable[[ArrInstance], ArrClient] = catch_up_client) -> None:
         self.arrs = settings.arrs
         self.interval = settings.catch_up.interval
         self.topics = Topics(settings.mqtt.base_topic)
@@ -60,34 +87,53 @@ class CatchUp:
         # shares the spool's file, so a write from the HTTP thread would queue behind the
         # spool's commits; the catch-up thread writes them before it reads.
         self._received: dict[str, float] = {}
-        self.rounds = 0  # completed reads of every arr (poll_now: the tests wait on it)
-        self._reading = False
-        self._poked = False
+        self._states = {arr.name: ArrState() for arr in self.arrs}
+        self._poked: set[str] = set()
         self._stopping = False
         self._failing: dict[str, str] = {}  # arr name → the problem last logged
-        self._thread = threading.Thread(target=self._loop, name="catch-up", daemon=True)
+        self._threads = [threading.Thread(target=self._loop, args=(arr,), daemon=True,
+                                          name=f"catch-up-{n}")
+                         for n, arr in enumerate(self.arrs)]
 
     def start(self) -> None:
         names = ", ".join(arr.name for arr in self.arrs)
         log.info("catch-up: reading the history of %s now and every %d s", names, self.interval)
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)  # a read in progress ends at its HTTP timeout
+        for thread in self._threads:
+            thread.join(timeout=5)  # a read in progress ends at its HTTP timeout
         self._note_received()
         self.ledger.close()
 
-    def poll_now(self) -> int:
-        """Ask for a read of every arr now; returns the value `rounds` has once a read that
-        began after this call is complete."""
+    @property
+    def rounds(self) -> int:
+        """Reads ended by every arr (the slowest arr's count)."""
         with self._cond:
-            self._poked = True
+            return min((state.rounds for state in self._states.values()), default=0)
+
+    def poll_now(self) -> dict[str, int]:
+        """Ask for a read of every arr now; `caught_up(answer)` is True once each arr has
+        ended a read that began after this call."""
+        with self._cond:
+            self._poked = set(self._states)
             self._cond.notify_all()
-            return self.rounds + (2 if self._reading else 1)
+            return {name: state.rounds + (2 if state.reading else 1)
+                    for name, state in self._states.items()}
+
+    def caught_up(self, target: dict[str, int]) -> bool:
+        with self._cond:
+            return all(self._states[name].rounds >= n for name, n in target.items())
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        """Each arr's catch-up: last read, last error, imports replayed."""
+        with self._cond:
+            return {name: {"last_read": s.last_read, "last_error": s.last_error,
+                           "replayed": s.replayed} for name, s in self._states.items()}
 
     def remember_webhook(self, paths: list[str]) -> None:
         """On an HTTP thread, after an import's webhook was accepted: noted in memory."""
@@ -110,58 +156,63 @@ class CatchUp:
             noted = self._received.get(path)
         return (noted is not None and noted >= since) or self.ledger.received_since(path, since)
 
-    # -- the loop ---------------------------------------------------------------------------
-    def _loop(self) -> None:
+    # -- the loops, one per arr -------------------------------------------------------------
+    def _loop(self, arr: ArrInstance) -> None:
+        state = self._states[arr.name]
         while True:
             with self._cond:
-                self._reading = True
-            self.read_all()
+                if self._stopping:
+                    return
+                state.reading = True
+            self._note_received()
+            self._read_safely(arr, state)
+            self._forget_old()
             with self._cond:
-                self._reading = False
-                self.rounds += 1
+                state.reading = False
+                state.rounds += 1
                 self._cond.notify_all()
-                if not self._poked and not self._stopping:
+                if arr.name not in self._poked and not self._stopping:
                     self._cond.wait(self.interval)
-                self._poked = False
-                if self._stopping:
-                    return
+                self._poked.discard(arr.name)
 
-    def read_all(self) -> None:
-        self._note_received()
-        for arr in self.arrs:
-            with self._cond:
-                if self._stopping:
-                    return
-            self._read_safely(arr)
+    def _forget_old(self) -> None:
         try:
             self.ledger.forget_received(self.clock() - REMEMBER_S)
         except sqlite3.Error as exc:
             log.warning("catch-up could not prune what it remembers: %s", exc)
 
-    def _read_safely(self, arr: ArrInstance) -> None:
+    def _read_safely(self, arr: ArrInstance, state: ArrState) -> None:
         try:
             replayed = self.read(arr)
-        except ArrUnreadable as exc:
+        except Exception as exc:
+            with self._cond:
+                state.last_error = exc.problem if isinstance(exc, ArrUnreadable) else str(exc)
+            self._log_failure(arr, exc)
+            return
+        with self._cond:
+            state.last_read = iso_utc(self.clock())
+            state.last_error = None
+            state.replayed += replayed
+        if self._failing.pop(arr.name, None):
+            log.info("catch-up reads the history of %s again", arr.name)
+        if replayed:
+            log.info("catch-up: %d import(s) of %s came by no webhook and were replayed",
+                     replayed, arr.name)
+
+    def _log_failure(self, arr: ArrInstance, exc: Exception) -> None:
+        if isinstance(exc, ArrUnreadable):
             if self._failing.get(arr.name) != exc.problem:
                 log.error("catch-up cannot read the history of %s; trying again in %d s",
                           exc, self.interval)
             else:
                 log.warning("catch-up still cannot read %s: %s", arr.name, exc.problem)
             self._failing[arr.name] = exc.problem
-            return
-        except (sqlite3.Error, RelayUnavailable) as exc:
+        elif isinstance(exc, sqlite3.Error | RelayUnavailable):
             log.error("catch-up for %s: the spool cannot be written (%s); trying again in "
                       "%d s", arr.name, exc, self.interval)
-            return
-        except Exception:
-            log.exception("catch-up for %s failed; trying again in %d s", arr.name,
-                          self.interval)
-            return
-        if self._failing.pop(arr.name, None):
-            log.info("catch-up reads the history of %s again", arr.name)
-        if replayed:
-            log.info("catch-up: %d import(s) of %s came by no webhook and were replayed",
-                     replayed, arr.name)
+        else:
+            log.error("catch-up for %s failed; trying again in %d s", arr.name, self.interval,
+                      exc_info=exc)
 
     def read(self, arr: ArrInstance) -> int:
         """Read one arr's new history and replay what no webhook brought; returns how many."""
@@ -177,7 +228,12 @@ class CatchUp:
         for group in by_file(fresh):
             if self._replay(arr, group, now):
                 replayed += 1
-        newest = max((r.date.timestamp() for r in records), default=cursor.since)
+        future = [r for r in records if r.date.timestamp() > now + FUTURE_SLACK_S]
+        if future:
+            log.warning("catch-up: %d history record(s) of %s are dated in the future (the "
+                        "latest %s: a clock gone wrong?); replayed once, the cursor stays at "
+                        "now", len(future), arr.name, max(r.date for r in future).isoformat())
+        newest = min(max((r.date.timestamp() for r in records), default=cursor.since), now)
         self.ledger.advance(arr.name, newest, keep_seen_after=newest - OVERLAP_S - 1)
         return replayed
 

@@ -68,9 +68,11 @@ def parse_webhook(body: bytes) -> tuple[ArrPayload, str]:
 
 def create_app(settings: Settings, publisher: Publisher,
                on_import: Callable[[list[str]], None] | None = None,
-               board: StatusBoard | None = None, metrics: BridgeMetrics | None = None) -> Flask:
+               board: StatusBoard | None = None, metrics: BridgeMetrics | None = None,
+               catch_up: Callable[[], dict[str, Any]] | None = None) -> Flask:
     """`on_import` hears the files of each import accepted (catch-up then skips them); with a
-    `board`, the status page is at `/`; `/metrics` always."""
+    `board`, the status page is at `/`; `/metrics` always; `catch_up()`: each arr's
+    catch-up, for `/health`."""
     app = Flask("arrsync-bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.bridge.max_body_bytes
     auth = BasicAuth(settings.bridge.username, settings.bridge.password)
@@ -139,6 +141,8 @@ def create_app(settings: Settings, publisher: Publisher,
     def health() -> tuple[Response, int]:
         """200 while webhooks are safe (ok, or degraded: dead letters), 503 while failing."""
         state = publisher.health()
+        if catch_up:
+            state["catch_up"] = catch_up()
         return jsonify(state), 503 if state["status"] == "failing" else 200
 
     @app.errorhandler(HTTPException)

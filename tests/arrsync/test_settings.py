@@ -137,3 +137,31 @@ def test_notifier_exits_1_on_a_bad_notify_section(tmp_path: Path, notify: str,
     assert result.returncode == 1
     assert expected in result.stderr
     assert "secret-token-123" not in result.stderr + result.stdout
+
+
+def test_relative_paths_resolve_against_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "etc" / "arrsync"
+    folder.mkdir(parents=True)
+    config = write(folder, "syncer:\n  state_path: data/syncer.db\n"
+                           "bridge:\n  spool_path: /var/lib/arrsync/spool.db\n"
+                           "notify:\n  config_file: apprise.yml\n")
+    monkeypatch.chdir("/")
+    settings = load_settings(config)
+    assert settings.syncer.state_path == folder / "data" / "syncer.db"
+    assert settings.bridge.spool_path == Path("/var/lib/arrsync/spool.db")  # absolute: kept
+    assert settings.notify.config_file == folder / "apprise.yml"
+    monkeypatch.setenv("ARRSYNC_SYNCER__STATE_PATH", "other.db")  # from the environment too
+    assert load_settings(config).syncer.state_path == folder / "other.db"
+
+
+def test_a_syncer_command_run_from_the_root_finds_the_store_beside_its_config(
+    tmp_path: Path,
+) -> None:
+    config = write(tmp_path, "syncer:\n  state_path: ./data/syncer.db\n")
+    done = subprocess.run([str(Path(sys.executable).parent / "arrsync-syncer"), "--config",
+                           str(config), "jobs"], cwd="/", capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"no job store at {tmp_path / 'data' / 'syncer.db'} yet" in done.stdout

@@ -55,7 +55,7 @@ def read_now(bridge: RunningBridge) -> None:
     catch_up = bridge.service.catch_up
     assert catch_up is not None
     target = catch_up.poll_now()
-    wait_until(lambda: catch_up.rounds >= target, message="a catch-up read")
+    wait_until(lambda: catch_up.caught_up(target), message="a catch-up read")
 
 
 def started(bridge: RunningBridge) -> RunningBridge:

@@ -1,0 +1,1 @@
+"""The soak: a compressed day of a real home against the real stack (`make soak`)."""
