@@ -74,8 +74,7 @@ def test_an_event_the_broker_drops_the_connection_for_is_set_aside_with_an_alert
 ) -> None:
     """The broker's limit is lower than mqtt.max_packet_bytes says (a misconfiguration): the
     event gets through the bridge's own check, and the broker drops the connection."""
-    small = LocalBroker(tmp_path / "small", overrides={"max_packet_size": "65536",
-                                                       "message_size_limit": "65536"})
+    small = LocalBroker(tmp_path / "small", overrides={"max_packet_size": "65536"})
     small.start()
     try:
         settings = make_settings(small)

@@ -33,7 +33,9 @@ DEBIAN_MAIN_CONF = ROOT / "tests" / "fixtures" / "mosquitto" / "debian-mosquitto
 
 def test_the_bare_metal_config_is_the_docker_one_with_debian_paths() -> None:
     docker, bare = conf_lines(MOSQUITTO_DIR / "mosquitto.conf"), conf_lines(BARE_METAL_CONF)
-    debian = {key for key, _value in conf_lines(DEBIAN_MAIN_CONF)}
+    # persistence is set in both: Mosquitto takes a repeated boolean, and the file used alone
+    # (mosquitto -c) must keep the durable sessions on disk too.
+    debian = {key for key, _value in conf_lines(DEBIAN_MAIN_CONF)} - {"persistence"}
     paths = {"password_file", "acl_file"}
     # Everything else is the same, except what Debian's main file already sets.
     assert [line for line in bare if line[0] not in paths] == \
@@ -41,6 +43,50 @@ def test_the_bare_metal_config_is_the_docker_one_with_debian_paths() -> None:
     assert dict(bare)["password_file"] == "/etc/mosquitto/arrsync/passwd"
     assert dict(bare)["acl_file"] == "/etc/mosquitto/arrsync/acl"
     assert not debian & {key for key, _value in bare}, "an option Debian's file sets already"
+
+
+def test_install_bare_metal_sets_the_port_and_passwords_from_the_env_files(
+        tmp_path: Path) -> None:
+    etc, env_dir, port = tmp_path / "etc" / "mosquitto", tmp_path / "arrsync", free_port()
+    (etc / "conf.d").mkdir(parents=True)
+    env_dir.mkdir()
+    (env_dir / "syncer.env").write_text("ARRSYNC_MQTT__USERNAME=syncer\n"
+                                        "ARRSYNC_MQTT__PASSWORD=from-the-env-file\n")
+    done = subprocess.run(
+        ["sh", str(MOSQUITTO_DIR / "install-bare-metal.sh"), "--port", str(port),
+         "--env-dir", str(env_dir)], capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MOSQUITTO_ETC": str(etc),
+             "MOSQUITTO_OWNER": "root:root", "MQTT_BRIDGE_PASSWORD": "from-the-environment"})
+    assert done.returncode == 0, done.stderr
+    conf = (etc / "conf.d" / "arrsync.conf").read_text()
+    assert f"\nlistener {port}\n" in conf and "persistence true" in conf
+    assert "message_size_limit" not in conf  # deprecated in 2.0: a warning at every start
+    passwords = {user: dict(line.split("=", 1) for line in (env_dir / f"{user}.env")
+                            .read_text().splitlines())["ARRSYNC_MQTT__PASSWORD"]
+                 for user in ("notifier", "trigger", "viewer")}  # made up, written down
+    assert all(len(p) >= 20 for p in passwords.values())
+    assert oct((env_dir / "viewer.env").stat().st_mode)[-3:] == "600"
+    logins = {"bridge": "from-the-environment", "syncer": "from-the-env-file", **passwords}
+    listening = conf.replace(f"listener {port}", f"listener {port} 127.0.0.1").replace(
+        "/etc/mosquitto/", f"{etc}/")
+    # Alone (mosquitto -c), as root: the files are root's here (Debian's own start is tested
+    # below, with the mosquitto user).
+    (etc / "alone.conf").write_text(listening + f"persistence_location {tmp_path}/\nuser root\n")
+    broker = subprocess.Popen([find_mosquitto(), "-c", str(etc / "alone.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: port_is_open(port), timeout=10, message="the broker to listen")
+        for user, password in logins.items():
+            mqtt = MqttConnection(MqttSettings(host="127.0.0.1", port=port, username=user,
+                                               password=password), "cli", announce=False)
+            mqtt.start()
+            try:
+                assert mqtt.connection_problem(10) is None, user
+            finally:
+                mqtt.stop()
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)
 
 
 def run_make_passwd(target: Path, owner: str | None,
