@@ -60,10 +60,12 @@ def group_title(statuses: Sequence[JobStatus]) -> str:
 
 def _what(statuses: Sequence[JobStatus]) -> str:
     episodes = {(e.season, e.episode) for s in statuses for e in s.episodes}
-    if len(episodes) > 1:
-        return f"{len(episodes)} episodes"
     files = sum(s.files for s in statuses)
-    return f"{files} file{'s' if files != 1 else ''}"
+    counted = f"{files} file{'s' if files != 1 else ''}"
+    if len(episodes) > 1:  # what was copied first: a multi-episode file is one file
+        return f"{len(episodes)} episodes" if files >= len(episodes) else \
+            f"{counted} ({len(episodes)} episodes)"
+    return counted
 
 
 def fields_of(statuses: Sequence[JobStatus], icon: str) -> dict[str, Any]:
@@ -107,6 +109,9 @@ class MessageBuilder:
             return Message("success", *self._render(fields, DEFAULT_TITLE, body))
         if state is JobState.FAILED:
             fields = fields_of(statuses, ICONS["failure"])
+            if not statuses[-1].max_attempts:  # refused before it began: no attempt, no mapping
+                return Message("failure", *self._render(
+                    fields, "{icon} {title} failed: not synced", "{error}"))
             return Message("failure", *self._render(fields, DEFAULT_TITLE + " failed",
                                                     DEFAULT_FAILURE_BODY))
         kind = "warning" if state is JobState.RETRYING else "info"

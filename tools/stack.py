@@ -48,6 +48,9 @@ def demo_config(run_dir: Path, mqtt_port: int) -> Path:
     if not movie.exists():
         movie.write_bytes(os.urandom(5 * 1024 * 1024))
     bridge_port = 5000 if not port_is_open(5000) else free_port()
+    if bridge_port != 5000:
+        say(f"port 5000 is taken; the demo bridge listens on {bridge_port} instead "
+            "(the webhook URL below)")
     config = {
         "log_level": "INFO",
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "base_topic": "arrsync"},
@@ -120,12 +123,41 @@ def shown(path: Path) -> str:
         return shlex.quote(str(path))
 
 
+def reader_login(settings: Settings) -> str:
+    """`-u`/`-P` for mosquitto_sub: the viewer (the ACL's reader), else the config's user."""
+    if os.environ.get("MQTT_VIEWER_PASSWORD"):
+        return " -u viewer -P \"$MQTT_VIEWER_PASSWORD\""
+    return f" -u {shlex.quote(settings.mqtt.username)} -P '…'" if settings.mqtt.username else ""
+
+
 def manual_sync_command(settings: Settings, path: str) -> str:
     mqtt = settings.mqtt
     login = f" -u {shlex.quote(mqtt.username)} -P '…'" if mqtt.username else ""
     topic = f"{mqtt.base_topic}/sync/request"
     return (f"mosquitto_pub -h {mqtt.host} -p {mqtt.port}{login} -q 1 -t {shlex.quote(topic)} "
             f"-m {shlex.quote(path)}")
+
+
+LOGINS = {"arrsync-bridge": "bridge", "arrsync-syncer": "syncer", "arrsync-notify": "notifier"}
+ONE_LOGIN = "ARRSYNC_MAKE_RUN_ONE_LOGIN"
+
+
+def logins(settings: Settings, user_config: bool) -> dict[str, dict[str, str]] | str:
+    """Each process's MQTT login as environment variables, or why `make run` refuses: the
+    project's ACL gives every process a user of its own (MQTT_<USER>_PASSWORD, as in .env)."""
+    passwords = {user: os.environ.get(f"MQTT_{user.upper()}_PASSWORD", "")
+                 for user in LOGINS.values()}
+    if all(passwords.values()):
+        return {command: {"ARRSYNC_MQTT__USERNAME": user,
+                          "ARRSYNC_MQTT__PASSWORD": passwords[user]}
+                for command, user in LOGINS.items()}
+    if user_config and settings.mqtt.username and not os.environ.get(ONE_LOGIN):
+        return (f"your config logs every process in as {settings.mqtt.username!r}, but a "
+                "broker with arrsync's ACL (mosquitto/acl) gives the bridge, the syncer and the "
+                "notifier a user each. Set MQTT_BRIDGE_PASSWORD, MQTT_SYNCER_PASSWORD and "
+                "MQTT_NOTIFIER_PASSWORD (as in .env) to log each in as its own user, or "
+                f"{ONE_LOGIN}=1 to use the one login of the config for all three")
+    return {command: {} for command in LOGINS}
 
 
 def forward(name: str, stream: IO[bytes]) -> None:
@@ -143,11 +175,22 @@ def main() -> int:
     except ConfigError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 1
+    chosen = logins(settings, bool(user_config))
+    if isinstance(chosen, str):
+        print(f"make run: {chosen}", file=sys.stderr)
+        return 1
+    if chosen["arrsync-syncer"]:
+        login = chosen["arrsync-bridge"]  # the bridge may read every availability
+        settings = settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={
+            "username": login["ARRSYNC_MQTT__USERNAME"],
+            "password": login["ARRSYNC_MQTT__PASSWORD"]})})
+        say("each process logs in as its own user: bridge, syncer, notifier")
     broker = ensure_broker(settings, RUN_DIR)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     for command in COMMANDS:
         process = subprocess.Popen([str(BIN / command), "--config", str(config)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **chosen[command]})
         processes[command] = process
         threading.Thread(target=forward, args=(command.removeprefix("arrsync-"),
                                                process.stdout), daemon=True).start()
@@ -164,8 +207,8 @@ def main() -> int:
         print(f"  curl -sS -H 'Content-Type: application/json' --data-binary "
               f"@{shlex.quote(str(sample))} {url}", flush=True)
     say("watch the topics:")
-    print(f"  mosquitto_sub -h {mqtt.host} -p {mqtt.port} -v -t {shlex.quote(base + '/#')}",
-          flush=True)
+    print(f"  mosquitto_sub -h {mqtt.host} -p {mqtt.port}{reader_login(settings)} -v -t "
+          f"{shlex.quote(base + '/#')}", flush=True)
     if not user_config:
         say("ask for a manual sync of the demo movie (as the arr sees it):")
         print(f"  {manual_sync_command(settings, f'/movies/{DEMO_MOVIE}')}", flush=True)

@@ -27,6 +27,10 @@ class Mapping(Section):
         description="Relative file names that must exist in both the source and the destination "
         "root before anything is copied (proof the shares are really mounted).",
     )
+    rsync_extra_args: list[str] = Field(
+        default_factory=list, description="Appended to rsync's arguments for this mapping only, "
+        "after syncer.rsync_extra_args, e.g. ['--bwlimit=20m'] to slow 4K copies alone."
+    )
 
     on_upgrade: Literal["keep", "recycle"] = Field(
         "recycle", description="An upgrade's replaced files: recycle moves their destination "

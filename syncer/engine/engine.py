@@ -66,11 +66,11 @@ class Engine:
                                    self._wait_for_announcement, clock)
         self.rsync = resolve(settings.rsync_path)  # once, not at every spawn
         death_signal_prefix()  # checked (and warned about) now, not at the first copy
-        self.commands = {m.name: build_command(self.rsync, m.source, m.dest,
-                                               dry_run=settings.dry_run,
-                                               extra_args=settings.rsync_extra_args,
-                                               io_timeout=settings.stall_timeout)
-                         for m in settings.mappings}
+        self.commands = {m.name: build_command(
+            self.rsync, m.source, m.dest, dry_run=settings.dry_run,
+            io_timeout=settings.stall_timeout,
+            extra_args=[*settings.rsync_extra_args, *m.rsync_extra_args])
+            for m in settings.mappings}
         self.runner = RsyncRunner(list(self.commands.values()), settings,
                                   on_stall=partial(reporter.alert, Problem.STALL))
         # Guards schedule, _gates and _stopping: no store, file system or MQTT under it.

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from arrsync.settings import SyncerSettings
+from arrsync.units import human_size
 from arrsync.wire.job import JobState
 from syncer.jobs.job import Job
 from syncer.jobs.outcome import Decision, Done, Failed, Held, OnHold, Result, Stopped
@@ -122,8 +123,8 @@ class Lifecycle:
                                error=skipped, held=False,
                                bytes=job.bytes if copied is None else copied,
                                files=job.files if files is None else files)
-                log.info("job %s (%s) %s: %d file(s), %d bytes", job.id, job.title,
-                         done.state, done.files, done.bytes)
+                log.info("job %s (%s) %s: %d file(s), %s", job.id, job.title,
+                         done.state, done.files, human_size(done.bytes))
                 return Change(done, fields=fields)
             case Failed(decision=decision, reason=reason):
                 return self._failed(job if began else replace(job, attempt=job.attempt + 1),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import posixpath
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -58,8 +59,17 @@ def jobs_for_event(envelope: EventEnvelope, mapper: PathMapper, *, max_attempts:
     return jobs, refusals
 
 
+def request_title(relative: str, fallback: str) -> str:
+    """What a manual request is called: the file or folder, with its parent where the name
+    alone says little ("Chernobyl (2019) Season 1", not "Season 1")."""
+    parent, name = posixpath.split(relative)
+    if parent and re.match(r"(?i)(season|specials|extras|featurettes)\b|s\d+$", name):
+        return f"{posixpath.basename(parent)} {name}"
+    return name or fallback
+
+
 def job_for_request(request_id: str, route: Route, *, max_attempts: int, now: float) -> Job:
-    title = posixpath.basename(route.relative) or route.mapping.name
+    title = request_title(route.relative, route.mapping.name)
     return Job(id=new_job_id(), trigger=request_id, app="manual", instance=None, title=title,
                download_id=None, mapping=route.mapping.name, paths=[route.relative],
                max_attempts=max_attempts, created_at=now, updated_at=now, next_attempt_at=now)

@@ -92,7 +92,8 @@ def _copy(attempt: Attempt, mapping: Mapping, settings: SyncerSettings,
           files: FileSet) -> int:
     """Copy the new names the destination never had; returns the bytes copied."""
     command = build_command(settings.rsync_path, mapping.source, mapping.dest,
-                            dry_run=settings.dry_run, extra_args=settings.rsync_extra_args,
+                            dry_run=settings.dry_run,
+                            extra_args=[*settings.rsync_extra_args, *mapping.rsync_extra_args],
                             io_timeout=settings.stall_timeout)
     result = attempt.copy(command, files)
     return sum(item.size for item in copied(files, mapping.source, result.transferred))

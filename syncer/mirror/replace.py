@@ -45,7 +45,8 @@ def replace(attempt: Attempt, mapping: Mapping, recycle_bin: RecycleBin,
         os.makedirs(staging, exist_ok=True)
     compare = os.path.realpath(mapping.dest).rstrip("/") + "/"
     command = build_command(settings.rsync_path, mapping.source, staging, dry_run=dry_run,
-                            extra_args=[*settings.rsync_extra_args, f"--compare-dest={compare}"],
+                            extra_args=[*settings.rsync_extra_args, *mapping.rsync_extra_args,
+                                        f"--compare-dest={compare}"],
                             io_timeout=settings.stall_timeout)
     result = attempt.copy(command, files, into=staging)
     old = [r for r in job.replaced if r not in job.paths]

@@ -8,12 +8,15 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from arrsync.settings import Settings
 from tests.helpers import wait_until
+from tools.stack import logins
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,3 +76,27 @@ def test_make_run_brings_up_a_working_stack(tmp_path: Path) -> None:
         reader.join(timeout=10)
         make.stdout.close()
     assert any("[make run] stopped" in line for line in lines), "".join(lines[-20:])
+
+
+def test_make_run_with_a_config_of_one_login_refuses_clearly(tmp_path: Path) -> None:
+    config = tmp_path / "arrsync.yml"
+    config.write_text("mqtt:\n  host: 127.0.0.1\n  port: 1\n  username: arrsync\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ARRSYNC_", "MQTT_"))} | {"ARRSYNC_CONFIG": str(config),
+                                                        "ARRSYNC_RUN_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "tools.stack"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "logs every process in as 'arrsync'" in done.stderr
+    assert "MQTT_BRIDGE_PASSWORD, MQTT_SYNCER_PASSWORD and MQTT_NOTIFIER_PASSWORD" in done.stderr
+
+
+def test_make_run_logs_each_process_in_as_its_own_user(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for user in ("BRIDGE", "SYNCER", "NOTIFIER"):
+        monkeypatch.setenv(f"MQTT_{user}_PASSWORD", f"{user.lower()}-pw")
+    chosen = logins(Settings(mqtt={"username": "arrsync"}), user_config=True)
+    assert chosen == {
+        command: {"ARRSYNC_MQTT__USERNAME": user, "ARRSYNC_MQTT__PASSWORD": f"{user}-pw"}
+        for command, user in (("arrsync-bridge", "bridge"), ("arrsync-syncer", "syncer"),
+                              ("arrsync-notify", "notifier"))}

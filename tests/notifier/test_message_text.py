@@ -30,6 +30,18 @@ def test_templates_and_helpers() -> None:
     assert group_title(films) == "Film 0 and 2 more"
 
 
+def test_a_refused_import_and_a_season_pack_are_told_as_they_are() -> None:
+    builder = MessageBuilder(None, None)
+    refused = builder.jobs([status_message("r", JobState.FAILED, mapping=None, attempt=0,
+                                           max_attempts=0, error="'/x' is under no mapping")])
+    assert refused.title == "❌ Film (2020) failed: not synced"
+    assert refused.body == "'/x' is under no mapping"  # no "Attempt 0/0", no "→ arrsync"
+    pack = builder.jobs([status_message("p", JobState.SUCCEEDED, files=3, series="Show",
+                                        episodes=[{"season": 1, "episode": n}
+                                                  for n in range(1, 6)])])
+    assert pack.body.startswith("3 files (5 episodes), ")  # three multi-episode files
+
+
 class FakeTelegram:
     """Stands in for api.telegram.org, the one thing that cannot exist here."""
 

@@ -248,3 +248,21 @@ def test_malformed_envelopes_fail_with_a_reason_and_later_events_still_sync(
             (None, "failed"), ("after", "queued"), ("after", "started"), ("after", "succeeded")]
     assert done["trigger"] == "after"
     assert "cannot be read" in statuses[0]["error"]
+
+
+def test_a_mappings_own_rsync_args_apply_to_that_mapping_only(
+    make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
+    base_topic: str, start_syncer: Start,
+) -> None:
+    mappings = [{**m, "rsync_extra_args": ["--no-such-option"]} if m["name"] == "Movies 4K"
+                else m for m in media.mappings]
+    start_syncer(syncer_settings(make_settings, broker, media, base_topic, mappings=mappings))
+    media.put("/movies4k/Slow/slow.mkv")
+    media.put("/movies/Fast/fast.mkv")
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        publish_import(broker.port, base_topic, "slow", ["/movies4k/Slow/slow.mkv"])
+        publish_import(broker.port, base_topic, "fast", ["/movies/Fast/fast.mkv"])
+        failed = watcher.wait_for("/failed")[0].json()
+        done = watcher.wait_for("/succeeded")[0].json()
+    assert (failed["trigger"], done["trigger"]) == ("slow", "fast")
+    assert "rsync exit 1" in failed["error"]

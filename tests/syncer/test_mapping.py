@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arrsync.settings import Mapping
+from syncer.intake.plan import request_title
 from syncer.paths.mapping import PathMapper, PathRefused
 
 MAPPINGS = [
@@ -92,3 +93,14 @@ def test_no_path_maps_outside_its_destination_root(parts: list[str], absolute: b
     assert route.dest == root or route.dest.startswith(root + "/")
     assert os.path.normpath(route.dest) == route.dest
     assert ".." not in route.dest.split("/")
+
+
+@pytest.mark.parametrize(("relative", "title"), [
+    ("Chernobyl (2019)/Season 1", "Chernobyl (2019) Season 1"),
+    ("Show/Specials", "Show Specials"),
+    ("Dune (2021)", "Dune (2021)"),
+    ("Dune (2021)/Dune.mkv", "Dune.mkv"),
+    ("", "Movies"),
+])
+def test_a_manual_request_is_named_so_a_person_knows_it(relative: str, title: str) -> None:
+    assert request_title(relative, "Movies") == title
