@@ -112,6 +112,9 @@ class LocalBroker:
             [find_mosquitto(), "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Ctrl-C in `make run` reaches the whole foreground group: the broker is stopped
+            # by its owner, last, so no client first logs "lost the broker connection".
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while not port_is_open(self.port):

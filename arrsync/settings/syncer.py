@@ -93,7 +93,8 @@ class SyncerSettings(Section):
         "artwork (Film.en.srt, Film.nfo, Film-poster.jpg)."
     )
     free_space_margin: int = Field(
-        1024**3, ge=0, description="Bytes that must stay free on the destination after a copy."
+        1_000_000_000, ge=0,
+        description="Bytes that must stay free on the destination after a copy (1 GB)."
     )
     guard_interval: float = Field(
         30, gt=0, description="Seconds between checks of a destination that is not ready."

@@ -76,6 +76,8 @@ def test_make_run_brings_up_a_working_stack(tmp_path: Path) -> None:
         reader.join(timeout=10)
         make.stdout.close()
     assert any("[make run] stopped" in line for line in lines), "".join(lines[-20:])
+    # Ctrl-C (SIGINT to the whole group): the broker is stopped last, by make run itself.
+    assert not any("lost the broker connection" in line for line in lines), "".join(lines)
 
 
 def test_make_run_with_a_config_of_one_login_refuses_clearly(tmp_path: Path) -> None:

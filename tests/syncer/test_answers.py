@@ -91,3 +91,22 @@ def test_the_commands_print_the_answer_and_a_refusal_ends_them_at_once(
     said = ok.output()
     assert "ok: queued job " in said and "succeeded: Heat (1995)" in said
     assert syncer.signal(signal.SIGTERM) == 0
+
+
+def test_trigger_on_a_job_the_guard_holds_says_so_and_returns(
+    broker: LocalBroker, write_config: Callable[..., Path],
+    run_command: Callable[..., Process], media: MediaTree, base_topic: str,
+) -> None:
+    held = [{**m, "require_mount": True} for m in media.mappings]  # dest on the root fs
+    config = write_config(broker, syncer={"mappings": held})
+    with MqttWatcher(broker.port, [f"{base_topic}/syncer/availability"]) as watcher:
+        syncer = run_command("arrsync-syncer", config)
+        watcher.wait_for("/syncer/availability", timeout=20, where=lambda m: m.text == "online")
+    media.put("/movies/Held (2020)/Held.mkv", b"held")
+    trigger = run_command("arrsync-syncer", config, "trigger", "/movies/Held (2020)",
+                          "--timeout", "600")
+    assert trigger.wait(60) == 0  # seconds, not the 600 s of its timeout
+    said = trigger.output()
+    assert "retrying: Held (2020)" in said and "not on a mounted share" in said
+    assert "it waits for the destination and will run by itself" in said
+    assert syncer.signal(signal.SIGTERM) == 0

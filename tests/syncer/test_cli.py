@@ -96,8 +96,8 @@ def test_trigger_prints_the_result(broker: LocalBroker, write_config: WriteConfi
         assert trigger.wait(60) == 0, trigger.output()
         assert syncer.signal(signal.SIGTERM) == 0
     lines = trigger.output().splitlines()
-    assert lines[0] == "queued: Season 1"
-    assert lines[-1] == "succeeded: Season 1"
+    assert lines[0] == "queued: Show Season 1"
+    assert lines[-1] == "succeeded: Show Season 1"
     assert media.dest_of("/tv/Show/Season 1/e2.mkv").read_bytes() == b"two"
 
 
@@ -107,3 +107,19 @@ def test_trigger_without_a_syncer_says_so(broker: LocalBroker, write_config: Wri
     trigger = run_command("arrsync-syncer", config, "trigger", "/tv/x", "--timeout", "1")
     assert trigger.wait(30) == 2
     assert "is arrsync-syncer running?" in trigger.output()
+
+
+def test_retry_with_a_job_and_held_says_not_both(
+    broker: LocalBroker, write_config: WriteConfig, run_command: RunCommand, media: MediaTree,
+) -> None:
+    config = write_config(broker, syncer={"mappings": media.mappings})
+    done = run_command("arrsync-syncer", config, "retry", "abc123", "--held")
+    assert done.wait(30) == 2
+    assert "give a JOB id or --held, not both" in done.output()
+
+
+def test_the_space_margin_reads_as_a_round_number() -> None:
+    from arrsync.settings import SyncerSettings
+    from arrsync.units import human_size
+
+    assert human_size(SyncerSettings().free_space_margin) == "1.0 GB"
