@@ -18,7 +18,7 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from tests.benchmarks.stack import cpu_seconds, rss_mb
+from tests.benchmarks.stack import cpu_seconds, rss_mb, stop_processes
 from tools.localbroker import LocalBroker, free_port
 
 BIN = Path(sys.executable).parent
@@ -132,13 +132,7 @@ class Stack:
         if self._watcher:
             self._watcher.disconnect()
             self._watcher.loop_stop()
-        for process in self.processes.values():
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(list(self.processes.values()))
         self.broker.stop()
 
 

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,16 @@ def fill(folder: Path) -> Path:
 def used(folder: Path) -> int:
     stats = os.statvfs(folder)
     return (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+
+
+def fill_during_the_copy(watcher: MqttWatcher, dest: Path) -> tuple[Path, dict[str, Any]]:
+    """Once a copy is under way, someone else fills the disk: the filler, and the job's
+    'retrying' status that says it is held."""
+    wait_until(lambda: used(dest) > 2 * 1024 * 1024, message="copy under way")
+    filler = fill(dest)
+    held: dict[str, Any] = watcher.wait_for("/retrying", timeout=20,
+                                            where=lambda m: m.json()["held"])[0].json()
+    return filler, held
 
 
 def partial_dirs(root: Path) -> list[Path]:
@@ -174,10 +185,7 @@ def test_a_destination_filled_during_the_copy_keeps_no_partial_file_and_resumes(
         media.put(movie, size=20 * 1024 * 1024)
         with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
             publish_import(broker.port, base_topic, "grow", [movie])
-            wait_until(lambda: used(dest) > 2 * 1024 * 1024, message="copy under way")
-            filler = fill(dest)  # someone else fills the disk
-            held = watcher.wait_for("/retrying", timeout=20,
-                                    where=lambda m: m.json()["held"])[0].json()
+            filler, held = fill_during_the_copy(watcher, dest)
             assert "filled up during the copy" in held["error"]
             assert "No space left on device" in held["error"]
             assert partial_dirs(dest) == []
@@ -203,10 +211,7 @@ def test_a_replace_that_fills_the_destination_keeps_no_partial_file_and_resumes(
         with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
             mosquitto_pub(broker.port, f"{base_topic}/sync/request",
                           json.dumps({"replace": movie, "id": "upgrade"}))
-            wait_until(lambda: used(dest) > 2 * 1024 * 1024, message="copy under way")
-            filler = fill(dest)
-            held = watcher.wait_for("/retrying", timeout=20,
-                                    where=lambda m: m.json()["held"])[0].json()
+            filler, held = fill_during_the_copy(watcher, dest)
             assert held["action"] == "replace"
             assert "filled up during the copy" in held["error"]
             assert "removed this attempt's partial files (" in held["error"]
