@@ -114,8 +114,13 @@ def beside(settings: Settings, folder: Path) -> Settings:
     def anchored(path: Path) -> Path:
         return path if path.is_absolute() else folder / path
 
-    notify = settings.notify
+    notify, tls = settings.notify, settings.mqtt.tls
+    if tls is not None:
+        tls = tls.model_copy(update={name: anchored(path) for name in ("ca_file", "cert_file",
+                                                                        "key_file")
+                                     if (path := getattr(tls, name)) is not None})
     return settings.model_copy(update={
+        "mqtt": settings.mqtt.model_copy(update={"tls": tls}),
         "bridge": settings.bridge.model_copy(
             update={"spool_path": anchored(settings.bridge.spool_path)}),
         "syncer": settings.syncer.model_copy(

@@ -8,14 +8,12 @@ confirmation through `on_publish` (the only place a PUBACK, or its failure code,
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 
 import paho.mqtt.client as paho
-from paho.mqtt import __version__ as PAHO_VERSION
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -25,6 +23,7 @@ from arrsync.limits import packet_bytes
 from arrsync.settings import MqttSettings
 from arrsync.takeover import TakeoverWatch
 from arrsync.topics import Topics
+from arrsync.transport import apply_tls, close_wakeup_sockets, no_delay, why_not
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +33,7 @@ MessageHandler = Callable[[paho.MQTTMessage], None]
 ConnectionListener = Callable[[bool], None]
 
 SESSION_EXPIRY_S = 30 * 24 * 3600  # a durable session outlives a month-long outage
+WHY_EVERY_S = 60.0  # a broker that cannot be reached: why, in the log, at most this often
 
 
 class MqttConnection:
@@ -70,6 +70,7 @@ class MqttConnection:
         self._waiting: dict[int, Answer] = {}
         self._early: dict[int, ReasonCode] = {}  # PUBACKs that beat the registration of their mid
         self._stopping = False
+        self._said_why_at = float("-inf")  # when the last "cannot connect" reason was logged
         # Told the seconds from publish() to the broker's acknowledgement (bridge metrics).
         self.delivery_timer: Callable[[float], None] | None = None
         self._resend = resend_after_reconnect
@@ -88,6 +89,7 @@ class MqttConnection:
             self._client.username_pw_set(settings.username, password)
         if self._availability:
             self._client.will_set(self._availability, "offline", qos=1, retain=True)
+        apply_tls(self._client, settings)  # TlsUnusable: checked at start-up (arrsync.startup)
         self._client.max_inflight_messages_set(max_inflight)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
@@ -134,7 +136,7 @@ class MqttConnection:
         where = f"{self.settings.host}:{self.settings.port}"
         refused = self.login_refused
         if refused is None:
-            return f"cannot reach the broker at {where}"
+            return why_not(self.settings)
         who = f"as user {self.settings.username}" if self.settings.username else "anonymously"
         return (f"the broker at {where} refused the login {who}: {refused.getName()} "
                 "(check mqtt.username and mqtt.password)")
@@ -209,7 +211,7 @@ class MqttConnection:
         self.login_refused = None
         log.info("connected to broker %s:%s (session present: %s)",
                  self.settings.host, self.settings.port, flags.session_present)
-        _no_delay(client)
+        no_delay(client)
         if not self._resend:
             with self._lock:
                 for message in client.drop_out_messages():
@@ -225,10 +227,15 @@ class MqttConnection:
         self._answered.set()
 
     def _on_connect_fail(self, client, userdata) -> None:
-        """No TCP connection (refused, unknown host, timed out): paho retries on its own."""
+        """No connection (refused, unknown host, timed out, TLS): paho retries on its own;
+        why is logged in one line, at most once a minute."""
         log.debug("cannot connect to broker %s:%s", self.settings.host, self.settings.port)
         self.login_refused = None
         self._answered.set()
+        now = time.monotonic()
+        if not self._stopping and now - self._said_why_at >= WHY_EVERY_S:
+            self._said_why_at = now
+            log.error("%s; retrying", why_not(self.settings))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._tell(False)
@@ -272,27 +279,3 @@ class MqttConnection:
             self._handler(message)
         except Exception:
             log.exception("handling a message on %s failed", message.topic)
-
-
-def close_wakeup_sockets(client: paho.Client) -> None:
-    """Close the socket pair loop_start() opened to wake paho's network thread, now: left to
-    the garbage collector, a socket can be finalised before the client that would close it,
-    and its ResourceWarning fails whichever test runs then. paho 2.1/2.2 have no public call
-    for it (loop_stop() leaves the pair open: eclipse-paho/paho.mqtt.python#627; reinitialise()
-    also wipes the client's settings, and raises on 2.1: #824), so this is the one place that
-    calls the private `Client._reset_sockets()`, on the paho major version it was checked on."""
-    if PAHO_VERSION.split(".")[0] == "2" and hasattr(client, "_reset_sockets"):
-        client._reset_sockets()
-    else:  # another paho: its own finaliser closes the pair
-        log.debug("paho-mqtt %s: leaving its wake-up sockets to paho", PAHO_VERSION)
-
-
-def _no_delay(client: paho.Client) -> None:
-    """Send small packets at once: with Nagle's algorithm a QoS 1 message can wait ~40 ms
-    for the broker's delayed ACK of the one before it."""
-    sock = client.socket()
-    try:
-        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError) as exc:
-        log.debug("could not set TCP_NODELAY: %s", exc)

@@ -15,6 +15,7 @@ import click
 from arrsync.config import CONFIG_ENV, ConfigError, load_settings
 from arrsync.logs import setup_logging
 from arrsync.settings import Settings
+from arrsync.transport import TlsUnusable, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ def boot(config: str | None, program: str) -> Settings:
     """Load and validate the settings and set up redacted logging; exit 1 if they are bad."""
     try:
         settings = load_settings(config)
-    except ConfigError as exc:
+        tls_context(settings.mqtt)  # the TLS files are usable, before anything starts
+    except (ConfigError, TlsUnusable) as exc:
         exit_with(program, str(exc))
     setup_logging(settings.log_level, settings.secrets())
     return settings

@@ -49,9 +49,11 @@ def render_config(
     acl_file: Path | None = None,
     template: Path = CONFIG_DIR / "mosquitto.conf",
     overrides: dict[str, str] | None = None,
+    extra: list[str] | None = None,
 ) -> str:
     """The production config with local paths; anonymous on loopback when no password file.
-    `overrides` replaces the values of keys (tests: a smaller `max_packet_size`)."""
+    `overrides` replaces the values of keys (tests: a smaller `max_packet_size`); `extra`
+    lines are added at the end, for its one listener (tests: `certfile`, `keyfile`)."""
     lines = []
     for line in template.read_text().splitlines():
         key = line.split(" ", 1)[0]
@@ -74,7 +76,7 @@ def render_config(
         # Started as root, mosquitto drops to the "mosquitto" user, which cannot write to a
         # private data folder: no persistence, no log. Stay the user that started it.
         lines.append("user root")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *(extra or [])]) + "\n"
 
 
 class LocalBroker:
@@ -86,8 +88,10 @@ class LocalBroker:
         password_file: Path | None = None,
         acl_file: Path | None = None,
         overrides: dict[str, str] | None = None,
+        extra: list[str] | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.extra = extra
         self.port = port or free_port()
         self.password_file = password_file
         self.acl_file = acl_file
@@ -106,7 +110,7 @@ class LocalBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
             render_config(self.port, self.data_dir, password_file=self.password_file,
-                          acl_file=self.acl_file, overrides=self.overrides)
+                          acl_file=self.acl_file, overrides=self.overrides, extra=self.extra)
         )
         self._process = subprocess.Popen(
             [find_mosquitto(), "-c", str(self.config_path)],

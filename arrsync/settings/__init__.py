@@ -14,13 +14,23 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from arrsync.settings.arrs import ArrInstance, ArrList, CatchUpSettings
 from arrsync.settings.bridge import BridgeSettings
 from arrsync.settings.homeassistant import HomeAssistantSettings
-from arrsync.settings.mqtt import MqttSettings
+from arrsync.settings.mqtt import MqttSettings, TlsSettings
 from arrsync.settings.notify import NotifySettings, NotifyState
 from arrsync.settings.syncer import Mapping, SyncerSettings
 
-__all__ = ["ArrInstance", "BridgeSettings", "CatchUpSettings", "HomeAssistantSettings",
-           "Mapping", "MqttSettings",
-           "NotifySettings", "NotifyState", "Settings", "SyncerSettings"]
+__all__ = [
+    "ArrInstance",
+    "BridgeSettings",
+    "CatchUpSettings",
+    "HomeAssistantSettings",
+    "Mapping",
+    "MqttSettings",
+    "NotifySettings",
+    "NotifyState",
+    "Settings",
+    "SyncerSettings",
+    "TlsSettings",
+]
 
 
 class Settings(BaseSettings):
