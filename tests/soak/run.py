@@ -151,11 +151,15 @@ def chaos(stack: Stack, kind: str, four_k: Path, mounted: bool) -> str:
         stack.restart_broker()
     elif kind in ("syncer", "bridge"):
         stack.kill(kind)  # mid-copy when one runs: the copies are seconds long
-    elif mounted:
+    elif mounted:  # all but 1 MB: a copy under way runs out of space mid-file
         filler = four_k / "filler"
-        subprocess.run(["fallocate", "-l", "1900M", str(filler)], check=False)
+        stats = os.statvfs(four_k)
+        free = stats.f_bavail * stats.f_frsize - 1_000_000
+        done = subprocess.run(["fallocate", "-l", str(max(free, 1)), str(filler)],
+                              check=False).returncode == 0
         time.sleep(20)  # the disk stays full a while: the held jobs wait, then resume
         filler.unlink(missing_ok=True)
+        kind = f"full disk ({'filled' if done else 'NOT filled'})"
     return f"{kind} ({len(started)} recent starts)"
 
 
