@@ -228,7 +228,8 @@ class MqttConnection:
 
     def _on_connect_fail(self, client, userdata) -> None:
         """No connection (refused, unknown host, timed out, TLS): paho retries on its own;
-        why is logged in one line, at most once a minute."""
+        why is logged in one line, at most once a minute. Also a connection the broker
+        closed before its CONNACK (a plain client on a TLS port)."""
         log.debug("cannot connect to broker %s:%s", self.settings.host, self.settings.port)
         self.login_refused = None
         self._answered.set()
@@ -238,9 +239,13 @@ class MqttConnection:
             log.error("%s; retrying", why_not(self.settings))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was_connected = self.connected.is_set()
         self._tell(False)
         self.connected.clear()
         if self._stopping:
+            return
+        if not was_connected and not self._answered.is_set():  # closed before its CONNACK
+            self._on_connect_fail(client, userdata)
             return
         log.warning("lost the broker connection (%s); reconnecting", reason_code)
         if self._takeovers and self._takeovers.disconnected(reason_code.value) \

@@ -45,7 +45,7 @@ def test_a_frozen_copy_is_ended_and_the_next_import_copied(
     start_syncer(syncer_settings(make_settings, broker, media, base_topic, workers=1,
                                  stall_timeout=2, rsync_extra_args=["--bwlimit=2m"]))
     frozen, next_one = "/movies/Frozen (2013)/Frozen.mkv", "/movies/Next (2020)/Next.mkv"
-    media.put(frozen, size=20 * 1024 * 1024)
+    media.put(frozen, size=8 * 1024 * 1024)  # four seconds at --bwlimit=2m
     media.put(next_one, b"next")
     source_root = Path(media.mapping("Movies 1080p")["source"])
     stopped: list[int] = []
