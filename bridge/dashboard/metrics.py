@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -23,6 +24,8 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    Info,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import (
@@ -48,7 +51,7 @@ EVENTS = frozenset({
 OUTCOMES = {200: "published", 202: "spooled", 400: "bad_request", 401: "unauthorized",
             404: "unknown_app", 413: "too_large", 503: "unavailable"}
 WEBHOOK_ENDPOINTS = {"webhook", "sync", "test"}
-NO_MAPPING = "(none)"  # the label of refused jobs, which have no mapping
+disable_created_metrics()  # no `_created` series: the process start time is not a metric
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -67,6 +70,8 @@ class BridgeMetrics:
             "arrsync_bridge_publish_latency_seconds",
             "Seconds from handing a message to MQTT to the broker's acknowledgement.",
             buckets=LATENCY_BUCKETS, registry=self.registry)
+        Info("arrsync_build", "The arrsync version the bridge runs.",
+             registry=self.registry).info({"version": _version()})
 
     def register(self, app: Flask, publisher: Any, board: StatusBoard | None) -> None:
         self.registry.register(_StateCollector(publisher, board))
@@ -135,14 +140,20 @@ def _relayed(board: StatusBoard) -> Iterator[Metric]:
                             .timestamp())
     jobs = CounterMetricFamily("arrsync_syncer_jobs", "Finished jobs by mapping and result.",
                                labels=["mapping", "result"])
-    copied = CounterMetricFamily("arrsync_syncer_bytes_copied",
+    copied = CounterMetricFamily("arrsync_syncer_copied_bytes",
                                  "Bytes synced by jobs that succeeded.", labels=["mapping"])
+    unmapped = CounterMetricFamily("arrsync_syncer_unmapped_imports",
+                                   "Imports of files under no mapping (refused).")
     durations = HistogramMetricFamily("arrsync_syncer_transfer_duration_seconds",
                                       "rsync time of jobs that succeeded.", labels=["mapping"])
     last = GaugeMetricFamily("arrsync_syncer_last_success_timestamp_seconds",
                              "Unix time of the last job that succeeded.", labels=["mapping"])
+    refused = stats.totals.get("")  # imports under no mapping: no series of a mapping
+    unmapped.add_metric([], refused.failed if refused else 0)
     for mapping, totals in stats.totals.items():
-        label = mapping or NO_MAPPING
+        if not mapping:
+            continue
+        label = mapping
         for result in ("succeeded", "failed", "skipped"):
             jobs.add_metric([label, result], getattr(totals, result))
         copied.add_metric([label], totals.bytes)
@@ -151,7 +162,14 @@ def _relayed(board: StatusBoard) -> Iterator[Metric]:
             durations.add_metric([label], buckets, sum_value=totals.duration.sum)
         if totals.last_success_at is not None:
             last.add_metric([label], totals.last_success_at)
-    yield from (jobs, copied, durations, last)
+    yield from (jobs, copied, durations, last, unmapped)
+
+
+def _version() -> str:
+    try:
+        return version("arrsync")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "unknown"
 
 
 def _number(summary: dict[str, Any], key: str) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -109,8 +110,12 @@ def test_metrics_after_a_known_sequence(
     assert value(samples, jobs, mapping="Movies 1080p", result="succeeded") == 2
     assert value(samples, jobs, mapping="Movies 1080p", result="failed") == 1
     assert value(samples, jobs, mapping="Movies 1080p", result="skipped") == 0
-    assert value(samples, jobs, mapping="(none)", result="failed") in (None, 0)  # a refusal
-    assert value(samples, "arrsync_syncer_bytes_copied_total", mapping="Movies 1080p") == 42_000
+    assert not any(dict(labels).get("mapping") == "(none)" for _name, labels in samples)
+    assert value(samples, "arrsync_syncer_unmapped_imports_total") == 0  # a refusal: answered
+    assert not any(name.endswith("_created") for name, _labels in samples)
+    assert [dict(labels) for name, labels in samples if name == "arrsync_build_info"] == [
+        {"version": version("arrsync")}]
+    assert value(samples, "arrsync_syncer_copied_bytes_total", mapping="Movies 1080p") == 42_000
     duration = "arrsync_syncer_transfer_duration_seconds"
     assert value(samples, f"{duration}_count", mapping="Movies 1080p") == 2
     assert value(samples, f"{duration}_bucket", mapping="Movies 1080p", le="+Inf") == 2
