@@ -1,11 +1,18 @@
-"""Delivery through Apprise on its own thread, retried, never blocking status processing."""
+"""Delivery through Apprise on its own thread, URL by URL, never blocking status processing.
+
+Each URL gets each message once: a URL that fails is retried on its own (the others are not
+sent it again), and one that still fails after `attempts` is reported through `on_failed`
+(the notifier publishes it on `<base>/notifier/alert`), named by its privacy-safe form.
+"""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import apprise
 
@@ -16,7 +23,9 @@ log = logging.getLogger(__name__)
 
 class AppriseSender:
     def __init__(self, urls: list[str], config_file: Path | None, *, attempts: int,
-                 retry_delay: float = 5.0) -> None:
+                 retry_delay: float = 5.0,
+                 on_failed: Callable[[Message, str], None] = lambda _m, _url: None) -> None:
+        self.on_failed = on_failed
         self.apprise = apprise.Apprise()
         for url in urls:
             if not self.apprise.add(url):
@@ -57,23 +66,38 @@ class AppriseSender:
     def _deliver(self) -> None:
         while (item := self._queue.get()) is not None:
             message, tag = item
+            waiting = list(self.apprise.find(tag=tag or apprise.common.MATCH_ALL_TAG))
             for attempt in range(1, self.attempts + 1):
-                try:
-                    delivered = bool(self.apprise.notify(
-                        body=message.body or message.title, title=message.title,
-                        notify_type=message.kind, body_format=apprise.NotifyFormat.MARKDOWN,
-                        tag=tag or apprise.common.MATCH_ALL_TAG))
-                except Exception:
-                    log.exception("Apprise raised while sending %r", message.title)
-                    delivered = False
-                if delivered:
-                    log.info("sent notification %r", message.title)
+                waiting = [server for server in waiting if not self._sent(server, message)]
+                if not waiting or attempt == self.attempts:
                     break
-                if attempt < self.attempts:
-                    log.warning("notification %r not delivered (attempt %d/%d); retrying",
-                                message.title, attempt, self.attempts)
-                    if self._stop.wait(self.retry_delay * attempt):
-                        break
-            else:
-                log.error("gave up sending notification %r after %d attempts", message.title,
-                          self.attempts)
+                names = ", ".join(_shown(server) for server in waiting)
+                log.warning("notification %r not delivered to %s (attempt %d/%d); retrying "
+                            "there", message.title, names, attempt, self.attempts)
+                if self._stop.wait(self.retry_delay * attempt):
+                    break
+            for server in waiting:
+                log.error("gave up sending notification %r to %s after %d attempts",
+                          message.title, _shown(server), self.attempts)
+                self.on_failed(message, _shown(server))
+
+    def _sent(self, server: Any, message: Message) -> bool:
+        """One try through one URL (its own Apprise, which converts the Markdown for it)."""
+        one = apprise.Apprise()
+        one.add(server)
+        try:
+            delivered = bool(one.notify(
+                body=message.body or message.title, title=message.title,
+                notify_type=message.kind, body_format=apprise.NotifyFormat.MARKDOWN))
+        except Exception:
+            log.exception("Apprise raised while sending %r to %s", message.title,
+                          _shown(server))
+            return False
+        if delivered:
+            log.info("sent notification %r to %s", message.title, _shown(server))
+        return delivered
+
+
+def _shown(server: Any) -> str:
+    """The URL without its secrets (Apprise's privacy form), without its query."""
+    return str(server.url(privacy=True)).split("?", 1)[0]

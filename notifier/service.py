@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
-from arrsync.wire.alert import Alert
+from arrsync.wire.alert import Alert, Problem
 from arrsync.wire.job import JobState, JobStatus
+from arrsync.wire.timestamps import utc_now_iso
 from notifier.grouping import Batcher, RepeatFilter
 from notifier.messages import Message, MessageBuilder
 from notifier.sender import AppriseSender
@@ -36,7 +37,7 @@ class NotifierService:
         self.builder = MessageBuilder(notify.title_template, notify.body_template)
         self.sender = AppriseSender([u.get_secret_value() for u in notify.urls],
                                     notify.config_file, attempts=notify.delivery_attempts,
-                                    retry_delay=retry_delay)
+                                    retry_delay=retry_delay, on_failed=self._undelivered)
         self.quiet = not len(self.sender)  # nothing to send to: say so once, then say nothing
         self.batcher = Batcher(notify.group_window)
         self.repeats = RepeatFilter()
@@ -91,7 +92,9 @@ class NotifierService:
         if component:
             self._availability(component, message)
             return
-        if self.mqtt.topics.alert_component(topic):
+        if (component := self.mqtt.topics.alert_component(topic)) == "notifier":
+            return  # our own: a URL that failed would be sent its own failure again
+        if component:
             self._alert(message)
             return
         if not self.mqtt.topics.sync_state_name(topic):
@@ -121,6 +124,15 @@ class NotifierService:
             return
         for group in self.batcher.add(status, self.clock()):
             self._send_group(group)
+
+    def _undelivered(self, message: Message, url: str) -> None:
+        """On the delivery thread: a message one URL never took, for the status page and
+        whoever listens on `<base>/notifier/alert`."""
+        alert = Alert(component="notifier", problem=Problem.NOTIFY, active=True,
+                      message=f"the notification {message.title!r} could not be delivered to "
+                              f"{url} after {self.settings.notify.delivery_attempts} attempts",
+                      at=utc_now_iso())
+        self.mqtt.publish(self.mqtt.topics.alert("notifier"), alert.model_dump_json())
 
     def _alert(self, message: paho.MQTTMessage) -> None:
         try:

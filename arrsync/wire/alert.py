@@ -19,6 +19,7 @@ class Problem(StrEnum):
     STORE = "store"              # the syncer's job store cannot be written: intake paused
     RECYCLE_BIN = "recycle_bin"  # a recycle bin that is a link or leaves its destination
     STALL = "stall"              # a copy made no progress: its rsync was ended (or abandoned)
+    NOTIFY = "notify"            # a notification could not be delivered to one of the URLs
 
 
 class Alert(BaseModel):

@@ -15,7 +15,7 @@ from tests.media import FIXTURES, MediaTree, syncer_settings
 from tests.notifier.notifier_stack import radarr_import, status_message
 from tests.processes import RunningBridge
 from tests.sink import NotificationSink
-from tools.localbroker import LocalBroker
+from tools.localbroker import LocalBroker, free_port
 
 
 def test_restart_does_not_resend_old_notifications(
@@ -73,3 +73,25 @@ def test_malformed_status_is_ignored(broker: LocalBroker, make_settings: Callabl
         publisher.client.publish(f"{base_topic}/sync/failed", good.model_dump_json(), qos=1)
         (message,) = sink.wait_for()
     assert "after the garbage" in message["message"]
+
+
+def test_a_url_that_fails_is_retried_alone_and_its_failure_published(
+    broker: LocalBroker, make_settings: Callable[..., Settings], base_topic: str,
+    sink: NotificationSink, start_notifier: Callable[[Settings], NotifierService],
+) -> None:
+    """Telegram unreachable beside a working URL: the working one gets each message once."""
+    dead = f"json://127.0.0.1:{free_port()}/telegram-is-down"
+    settings = make_settings(broker, notify={"urls": [sink.url(), dead], "group_window": 0,
+                                             "delivery_attempts": 3})
+    start_notifier(settings)
+    with MqttWatcher(broker.port, [f"{base_topic}/notifier/alert"]) as watcher:
+        for n in range(2):
+            status = status_message(f"job{n}", JobState.FAILED, error=f"boom {n}")
+            watcher.client.publish(f"{base_topic}/sync/failed", status.model_dump_json(), qos=1)
+        alerts = [m.json() for m in watcher.wait_for("/notifier/alert", count=2, timeout=30)]
+    messages = sink.wait_for(2)
+    assert sorted(m["message"].split("\n")[0] for m in messages) == ["boom 0", "boom 1"]
+    assert sink.attempts == 2  # each once, though the other URL was tried three times
+    assert all(a["problem"] == "notify" and a["component"] == "notifier" for a in alerts)
+    assert "could not be delivered to json://127.0.0.1" in alerts[0]["message"]
+    assert "telegram-is-down" in alerts[0]["message"] and "after 3 attempts" in alerts[0]["message"]
