@@ -49,21 +49,33 @@ class Batcher:
         return min((g.deadline for g in self._groups.values()), default=None)
 
 
+MAPPING_WIDE = ""  # among the jobs of an open failure: the destination itself (held)
+
+
 @dataclass
 class RepeatFilter:
-    """The same failure on the same mapping notifies once, and once more when it recovers."""
+    """The same failure on the same mapping notifies once, and once more when it recovers:
+    a mapping-wide problem (a job held for its destination) when the mapping syncs again, a
+    job's own failure (a missing file) only when that job succeeds."""
 
-    _open: dict[str, set[str]] = field(default_factory=dict)
+    _open: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # mapping → reason →
+    # the jobs that failed so (MAPPING_WIDE: the whole mapping)
 
     def first_time(self, status: JobStatus) -> bool:
         mapping, reason = status.mapping or "", status.error or ""
-        seen = self._open.setdefault(mapping, set())
-        if reason in seen:
-            return False
-        seen.add(reason)
-        return True
+        reasons = self._open.setdefault(mapping, {})
+        new = reason not in reasons
+        reasons.setdefault(reason, set()).add(MAPPING_WIDE if status.held else status.job)
+        return new
 
     def recovered(self, status: JobStatus) -> list[tuple[str, str]]:
-        """Failures of this mapping that a success has now cleared."""
+        """Failures of this mapping that this success clears."""
         mapping = status.mapping or ""
-        return [(mapping, reason) for reason in sorted(self._open.pop(mapping, set()))]
+        reasons = self._open.get(mapping, {})
+        cleared = []
+        for reason, jobs in list(reasons.items()):
+            jobs.discard(status.job)
+            if MAPPING_WIDE in jobs or not jobs:
+                del reasons[reason]
+                cleared.append((mapping, reason))
+        return sorted(cleared)

@@ -16,6 +16,7 @@ from typing import Any
 
 import apprise
 
+from arrsync.settings.apprise_urls import url_problem
 from notifier.messages import Message
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,10 @@ class AppriseSender:
                  on_failed: Callable[[Message, str], None] = lambda _m, _url: None) -> None:
         self.on_failed = on_failed
         self.apprise = apprise.Apprise()
-        for url in urls:
-            if not self.apprise.add(url):
-                # The URL itself may hold a token: name its scheme only.
-                raise ValueError(f"notify.urls: Apprise does not understand a "
-                                 f"{url.split('://', 1)[0]}:// URL")
+        for number, url in enumerate(urls, 1):
+            if problem := url_problem(url):  # never the URL itself: it may hold a token
+                raise ValueError(f"notify.urls, URL {number}: {problem}")
+            self.apprise.add(url)
         if config_file:
             if not config_file.is_file():
                 raise ValueError(f"notify.config_file {config_file} does not exist")

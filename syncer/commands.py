@@ -15,6 +15,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from arrsync.config import CONFIG_ENV
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
+from arrsync.settings.apprise_urls import url_problem
 from arrsync.units import human_size
 from arrsync.wire.job import FINISHED, JobState, JobStatus
 from arrsync.wire.request import (
@@ -69,6 +70,9 @@ def check(settings: Settings, config_file: str | None) -> int:
                                check=False).stdout.splitlines()
         version = first[0] if first else ""
     report(bool(rsync), f"rsync: {version or 'not found: install the rsync package'}")
+    for number, url in enumerate(settings.notify.urls, 1):
+        problem = url_problem(url.get_secret_value())
+        report(problem is None, f"notify.urls, URL {number}: {problem or 'Apprise can use it'}")
     mqtt = MqttConnection(settings.mqtt, "check", announce=False)
     mqtt.start()
     problem = mqtt.connection_problem(5)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +44,23 @@ def test_an_alert_and_its_end_are_notified_as_a_failure_and_a_success(
     assert (alert["type"], alert["title"]) == ("failure", "❌ arrsync syncer needs attention")
     assert "/data/syncer.db" in alert["message"]
     assert (recovered["type"], recovered["title"]) == ("success", "✅ arrsync syncer recovered")
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    ("tgram://not-a-token/123", "notify.urls, URL 1: a tgram:// URL that Apprise cannot use: "
+                                "it knows tgram://, so check the rest"),
+    ("nosuchservice://x/y", "notify.urls, URL 1: Apprise does not know nosuchservice:// URL"),
+])
+def test_a_url_apprise_cannot_use_is_named_by_what_is_wrong(
+        url: str, said: str, tmp_path: Path) -> None:
+    config = tmp_path / "arrsync.yml"
+    config.write_text(f"notify:\n  urls: ['{url}']\n")
+    done = subprocess.run([str(Path(sys.executable).parent / "arrsync-notify"), "--config",
+                           str(config)], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert said in done.stderr
+    assert "not-a-token" not in done.stderr and "x/y" not in done.stderr  # never the URL
+    check = subprocess.run([str(Path(sys.executable).parent / "arrsync-syncer"), "--config",
+                            str(config), "check"], capture_output=True, text=True, timeout=60,
+                           check=False)
+    assert f"  [FAIL] {said}" in check.stdout

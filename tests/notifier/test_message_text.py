@@ -10,6 +10,7 @@ import pytest
 
 from arrsync.units import human_size
 from arrsync.wire.job import JobState
+from notifier.grouping import RepeatFilter
 from notifier.messages import MessageBuilder, TemplateError, group_title
 from notifier.sender import AppriseSender
 from tests.notifier.notifier_stack import status_message
@@ -95,3 +96,17 @@ def test_mirror_actions_say_what_they_did() -> None:
     assert builder.jobs([dry]).body.startswith("dry run, nothing changed: moved 2")
     skipped = status_message("s", JobState.SKIPPED, error="the destination already has it")
     assert builder.jobs([skipped]).body == "the destination already has it"
+
+
+def test_recovered_only_when_what_failed_now_works() -> None:
+    repeats = RepeatFilter()
+    missing = status_message("a", JobState.FAILED, error="Dune.mkv is not there (yet)")
+    assert repeats.first_time(missing)
+    assert not repeats.first_time(missing)  # the same failure again: said once
+    other = status_message("b", JobState.SUCCEEDED, title="Heat (1995)")
+    assert repeats.recovered(other) == []  # another movie's success cures nothing
+    assert repeats.recovered(status_message("a", JobState.SUCCEEDED)) == [
+        ("Movies", "Dune.mkv is not there (yet)")]  # the failed job itself now works
+    held = status_message("c", JobState.RETRYING, held=True, error="anchor missing")
+    assert repeats.first_time(held)
+    assert repeats.recovered(other) == [("Movies", "anchor missing")]  # the mapping syncs
