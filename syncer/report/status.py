@@ -23,7 +23,7 @@ from arrsync.settings import Mapping
 from arrsync.wire.alert import Alert, Problem
 from arrsync.wire.event import Episode
 from arrsync.wire.job import JobState, JobStatus
-from arrsync.wire.timestamps import utc_now_iso
+from arrsync.wire.timestamps import iso_utc, utc_now_iso
 from syncer.copying.progress import PROGRESS_INTERVAL_S, Throttle
 from syncer.copying.rsync import Progress
 from syncer.jobs.health import is_store_failure
@@ -63,6 +63,12 @@ def build_status(job: Job, state: JobState, mapping: Mapping | None, **extra: An
     )
 
 
+def _last_of(job: Job, at: str | None = None) -> dict[str, Any]:
+    """The summary's `last_success` / `last_failure`: which job, what, why, when."""
+    return {"job": job.id, "title": clip(job.title, MAX_TITLE), "error": clip(job.error,
+            MAX_ERROR), "at": at or iso_utc(job.updated_at)}
+
+
 class StatusReporter:
     def __init__(self, mqtt: MqttConnection, store: JobStore, mappings: list[Mapping],
                  clock: Callable[[], float] = time.time) -> None:
@@ -80,7 +86,18 @@ class StatusReporter:
                                            daemon=True)
 
     def start(self) -> None:
-        """Publish the summary now, then after changes, at most every SUMMARY_INTERVAL_S."""
+        """Publish the summary now (the last success and failure as the store has them:
+        they outlive a restart), then after changes, at most every SUMMARY_INTERVAL_S."""
+        for key, state in (("success", JobState.SUCCEEDED), ("failure", JobState.FAILED)):
+            try:
+                found = self._store.recent(1, state)
+            except Exception as exc:  # a damaged store: the summary says so
+                if not is_store_failure(exc):
+                    raise
+                found = []
+            if found:
+                with self._lock:
+                    self._last[key] = self._last[key] or _last_of(found[0])
         self.summary()
         self._summaries.start()
 
@@ -102,8 +119,7 @@ class StatusReporter:
         if state in (JobState.SUCCEEDED, JobState.FAILED):
             key = "success" if state is JobState.SUCCEEDED else "failure"
             with self._lock:
-                self._last[key] = {"job": job.id, "title": status.title, "error": status.error,
-                                   "at": status.at}
+                self._last[key] = _last_of(job, status.at)
         if state is not JobState.PROGRESS:
             self._wanted.set()
         return status

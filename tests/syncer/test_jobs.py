@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from arrsync.settings import Settings
+from arrsync.wire.timestamps import utc_now_iso
 from syncer.service import SyncerService
 from tests.helpers import MqttWatcher, import_envelope, mosquitto_pub, publish_import
 from tests.media import MediaTree, syncer_settings
@@ -266,3 +267,26 @@ def test_a_mappings_own_rsync_args_apply_to_that_mapping_only(
         done = watcher.wait_for("/succeeded")[0].json()
     assert (failed["trigger"], done["trigger"]) == ("slow", "fast")
     assert "rsync exit 1" in failed["error"]
+
+
+def test_the_last_success_and_failure_outlive_a_restart(
+    make_settings: Callable[..., Settings], broker: LocalBroker, media: MediaTree,
+    base_topic: str, start_syncer: Start,
+) -> None:
+    settings = syncer_settings(make_settings, broker, media, base_topic, max_attempts=1)
+    first = start_syncer(settings)
+    media.put("/movies/Good/good.mkv")
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        publish_import(broker.port, base_topic, "good", ["/movies/Good/good.mkv"], "Good")
+        publish_import(broker.port, base_topic, "bad", ["/movies/Bad/bad.mkv"], "Bad")
+        watcher.wait_for("/succeeded")
+        watcher.wait_for("/failed")
+    first.stop()
+    restarted = utc_now_iso()
+    start_syncer(settings)
+    with MqttWatcher(broker.port, [f"{base_topic}/syncer/state"]) as watcher:
+        state = watcher.wait_for("/syncer/state", where=lambda m: m.json()["at"] >= restarted
+                                 )[-1].json()  # published by the new syncer
+    assert state["last_success"]["title"] == "Good"
+    assert state["last_failure"]["title"] == "Bad" and "not there" in state["last_failure"][
+        "error"]
