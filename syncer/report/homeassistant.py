@@ -95,12 +95,14 @@ class Discovery:
                 state_class="measurement"),
             "last_synced": _sensor(
                 "Last synced",
-                state, "{{ value_json.last_success.title if value_json.last_success else None }}",
+                state, "{{ value_json.last_success.title[:255] if value_json.last_success "
+                "else None }}",
                 icon="mdi:check-circle", json_attributes_topic=state,
                 json_attributes_template="{{ (value_json.last_success or {}) | tojson }}"),
             "last_failure": _sensor(
                 "Last failure",
-                state, "{{ value_json.last_failure.title if value_json.last_failure else None }}",
+                state, "{{ value_json.last_failure.title[:255] if value_json.last_failure "
+                "else None }}",
                 icon="mdi:alert-circle", json_attributes_topic=state,
                 json_attributes_template="{{ (value_json.last_failure or {}) | tojson }}"),
             "synced_today": _sensor(
