@@ -109,9 +109,12 @@ def create_app(settings: Settings, publisher: Publisher,
     def _authenticate() -> Any:
         if request.endpoint in {"health", None}:
             return None
-        if not auth.allows(request.headers.get("Authorization")):
-            log.warning("rejected %s %s from %s: bad or missing credentials",
-                        request.method, request.path, request.remote_addr)
+        given = request.headers.get("Authorization")
+        if not auth.allows(given):
+            # A browser asks without credentials first, then with them: that is no problem.
+            (log.warning if given else log.info)(
+                "rejected %s %s from %s: %s", request.method, request.path,
+                request.remote_addr, "wrong credentials" if given else "no credentials sent")
             response, status = _error(401, "credentials missing or wrong")
             response.headers["WWW-Authenticate"] = 'Basic realm="arrsync"'
             return response, status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Callable
@@ -201,6 +202,16 @@ class TestAuth:
                       auth=("radarr", "pä$$ word:1"))
         assert answer.status in (200, 202)
         assert http("POST", f"{secured.url}/test").status == 401
+
+    def test_a_browsers_first_request_without_credentials_is_no_warning(
+            self, secured: RunningBridge, caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level(logging.INFO, logger="bridge")
+        assert http("GET", f"{secured.url}/").status == 401  # the browser asks, then sends
+        assert http("GET", f"{secured.url}/", auth=("radarr", "wrong")).status == 401
+        said = [(r.levelname, r.getMessage()) for r in caplog.records if "rejected" in
+                r.getMessage()]
+        assert said == [("INFO", "rejected GET / from 127.0.0.1: no credentials sent"),
+                        ("WARNING", "rejected GET / from 127.0.0.1: wrong credentials")]
 
     def test_health_needs_no_credentials(self, secured: RunningBridge) -> None:
         assert http("GET", f"{secured.url}/health").status == 200
