@@ -10,6 +10,7 @@ Reads have their own connection and never wait behind a commit.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     released INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS jobs_updated ON jobs (updated_at);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (
     mapping TEXT NOT NULL, path TEXT NOT NULL, job TEXT NOT NULL,
@@ -55,6 +57,9 @@ INSERT OR IGNORE INTO claims (mapping, path, job)
 SELECT jobs.mapping, each.value, jobs.id FROM jobs, json_each(jobs.paths) AS each
 WHERE jobs.mapping != ''
 """
+log = logging.getLogger(__name__)
+
+VACUUM_AFTER = 1000  # pruned jobs (and a quarter of those left) before the file is compacted
 MAX_VARIABLES = 900  # per statement, well below SQLite's limit
 _OWNERS = (
     "SELECT claims.path, claims.job, jobs.action, jobs.updated_at "
@@ -195,6 +200,14 @@ class JobStore:
                 (finished_before, *states),
             ).rowcount
             self._db.execute("DELETE FROM events WHERE at < ?", (finished_before,))
+            left = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        if removed >= max(VACUUM_AFTER, left // 4):  # give the space back to the disk
+            try:
+                with self._lock:
+                    self._db.execute("VACUUM")
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:  # busy: the next prune tries again
+                log.info("the job store was not compacted now: %s", exc)
         return removed
 
     # -- reads -------------------------------------------------------------------------------

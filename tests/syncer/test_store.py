@@ -136,3 +136,17 @@ def test_a_job_on_hold_is_never_due_until_released(tmp_path: Path) -> None:
     assert [j.id for j in store.recent(on_hold=True)] == ["held"]
     again = store.get("held")
     assert again is not None and again.on_hold and not again.released
+
+
+def test_the_store_gets_smaller_after_a_large_prune(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    store = JobStore(path)
+    store.add_many([(f"e{n}", [job(f"j{n}", JobState.SUCCEEDED, n)]) for n in range(6000)],
+                   now=0)
+    def size() -> int:
+        return sum(p.stat().st_size for p in tmp_path.glob("jobs.db*"))
+    before = size()
+    assert store.prune(finished_before=4000) == 4000
+    assert size() < before * 0.6
+    assert [j.id for j in store.recent(2)] == ["j5999", "j5998"]
+    store.close()
