@@ -164,8 +164,12 @@ def test_status_page_in_a_real_browser(
 
 
 def test_status_page_fits_a_phone_and_asks_for_credentials(
-    browser: Browser, stack: RunningBridge,
+    browser: Browser, stack: RunningBridge, broker: LocalBroker, base_topic: str,
 ) -> None:
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+"]) as watcher:
+        mosquitto_pub(broker.port, f"{base_topic}/sync/request",
+                      "/movies/A Film Whose Long Title Would Push The Reason Away (2020)")
+        watcher.wait_for("/sync/failed", timeout=20)
     anonymous = browser.new_context()
     with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
         anonymous.new_page().goto(f"{stack.url}/")  # 401, and no credentials to offer
@@ -180,6 +184,13 @@ def test_status_page_fits_a_phone_and_asks_for_credentials(
     page.goto(f"{stack.url}/")
     page.wait_for_selector("#stats svg")  # the retained statistics are there
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # No card scrolls sideways: every column, the reasons and the statistics fit.
+    assert page.evaluate("[...document.querySelectorAll('.scroll')].every("
+                         "e => e.scrollWidth <= e.clientWidth)")
+    reason = page.locator("#recent tr[data-state=failed] .reason.narrow").first
+    assert reason.is_visible() and "is not there (yet)" in (reason.text_content() or "")
+    box = reason.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390  # under the title, on screen
     for component in ("bridge", "syncer", "notifier"):
         chip = page.locator(f"#components [data-component={component}] b")
         assert chip.text_content() == "online", component
