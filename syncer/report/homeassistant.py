@@ -46,6 +46,14 @@ def _sensor(name: str, topic: str, template: str, **extra: Any) -> dict[str, Any
     return {"name": name, "state_topic": topic, "value_template": template, **extra}
 
 
+def _last_job(name: str, topic: str, key: str, icon: str) -> dict[str, Any]:
+    """The summary's last success or failure: its title as the state, cut to the 255
+    characters Home Assistant takes; the whole of it as attributes."""
+    return _sensor(name, topic, f"{{{{ value_json.{key}.title[:255] if value_json.{key} "
+                   "else None }}", icon=icon, json_attributes_topic=topic,
+                   json_attributes_template=f"{{{{ (value_json.{key} or {{}}) | tojson }}}}")
+
+
 class Discovery:
     def __init__(self, settings: Settings) -> None:
         self.topics = Topics(settings.mqtt.base_topic)
@@ -93,18 +101,8 @@ class Discovery:
                 stats, "{{ value_json.current.bytes_per_s if value_json.current else 0 }}",
                 unit_of_measurement="B/s", device_class="data_rate",
                 state_class="measurement"),
-            "last_synced": _sensor(
-                "Last synced",
-                state, "{{ value_json.last_success.title[:255] if value_json.last_success "
-                "else None }}",
-                icon="mdi:check-circle", json_attributes_topic=state,
-                json_attributes_template="{{ (value_json.last_success or {}) | tojson }}"),
-            "last_failure": _sensor(
-                "Last failure",
-                state, "{{ value_json.last_failure.title[:255] if value_json.last_failure "
-                "else None }}",
-                icon="mdi:alert-circle", json_attributes_topic=state,
-                json_attributes_template="{{ (value_json.last_failure or {}) | tojson }}"),
+            "last_synced": _last_job("Last synced", state, "last_success", "mdi:check-circle"),
+            "last_failure": _last_job("Last failure", state, "last_failure", "mdi:alert-circle"),
             "synced_today": _sensor(
                 "Synced today", stats, "{{ value_json.today.count }}",
                 unit_of_measurement="jobs", state_class="total_increasing", icon="mdi:counter"),
