@@ -81,6 +81,7 @@ def main() -> int:
     chaos_every = max(60.0, args.minutes * 60 / 24)
     next_chaos, next_sample = began + chaos_every / 2, began
     chaos_done: list[str] = []
+    free_at = 0.0
     try:
         while time.monotonic() < end:
             now = time.monotonic()
@@ -90,9 +91,13 @@ def main() -> int:
             for due, path in [item for item in late if item[0] <= now]:
                 home.late_file(path)
                 late.remove((due, path))
+            if free_at and now >= free_at:
+                (four_k / "filler").unlink(missing_ok=True)
+                free_at = 0.0
             if now >= next_chaos:
-                chaos_done.append(chaos(stack, CHAOS[len(chaos_done) % len(CHAOS)], four_k,
-                                        mounted))
+                done, free_at = chaos(stack, CHAOS[len(chaos_done) % len(CHAOS)], four_k,
+                                      mounted)
+                chaos_done.append(done)
                 next_chaos = now + chaos_every
             kind = rng.choices(list(WEIGHTS), list(WEIGHTS.values()))[0]
             made = act(home, stack, kind, late)
@@ -104,6 +109,7 @@ def main() -> int:
             time.sleep(rng.expovariate(1 / 1.5))  # the pace of the home, not a wait
         for _due, path in late:
             home.late_file(path)
+        (four_k / "filler").unlink(missing_ok=True)
         drained = drain(stack, deadline=time.monotonic() + 600)
         report = verify(home, stack, root, posted, memory, counts, chaos_done, drained,
                         args.minutes)
@@ -145,22 +151,23 @@ def act(home: Home, stack: Stack, kind: str, late: list[tuple[float, str]]
     return None
 
 
-def chaos(stack: Stack, kind: str, four_k: Path, mounted: bool) -> str:
+def chaos(stack: Stack, kind: str, four_k: Path, mounted: bool) -> tuple[str, float]:
+    """One upset while the imports go on; returns what it was and, for a full disk, when it
+    is freed again (0: nothing to undo)."""
     started = [s for _t, s in stack.seen()[-50:] if s.get("state") == "started"]
+    free_at = 0.0
     if kind == "broker":
         stack.restart_broker()
     elif kind in ("syncer", "bridge"):
         stack.kill(kind)  # mid-copy when one runs: the copies are seconds long
     elif mounted:  # all but 1 MB: a copy under way runs out of space mid-file
-        filler = four_k / "filler"
         stats = os.statvfs(four_k)
         free = stats.f_bavail * stats.f_frsize - 1_000_000
-        done = subprocess.run(["fallocate", "-l", str(max(free, 1)), str(filler)],
+        done = subprocess.run(["fallocate", "-l", str(max(free, 1)), str(four_k / "filler")],
                               check=False).returncode == 0
-        time.sleep(20)  # the disk stays full a while: the held jobs wait, then resume
-        filler.unlink(missing_ok=True)
         kind = f"full disk ({'filled' if done else 'NOT filled'})"
-    return f"{kind} ({len(started)} recent starts)"
+        free_at = time.monotonic() + 30  # imports go on meanwhile: held, then resumed
+    return f"{kind} ({len(started)} recent starts)", free_at
 
 
 def drain(stack: Stack, deadline: float) -> bool:
