@@ -56,7 +56,7 @@ class Member:
 
 
 def member(job: Job, files: FileSet, mapping: Mapping) -> Member:
-    relatives = [posixpath.relpath(item.dest, mapping.dest) for item in files.items]
+    relatives = [posixpath.relpath(copy.dest, mapping.dest) for copy in files.copies]
     return Member(job, files, relatives)
 
 
@@ -74,7 +74,7 @@ def plan_run(jobs: list[Job], mapping: Mapping, settings: SyncerSettings,
         except AttemptFailed as exc:
             results.append((job, Failed(exc.decision, exc.reason)))
             continue
-        job = replace(job, bytes=files.bytes, files=len(files.items))
+        job = replace(job, bytes=files.bytes, files=len(files.copies))
         if not settings.dry_run and already_there(files):
             results.append((job, Done(skipped=nothing_copied(files), bytes=0)))
             continue
@@ -122,7 +122,7 @@ def within_bounds(members: list[Member], max_files: int, max_bytes: int) -> int:
     and bytes stay within the bounds."""
     files = size = 0
     for count, one in enumerate(members):
-        files, size = files + len(one.files.items), size + one.bytes
+        files, size = files + len(one.files.copies), size + one.bytes
         if count and (files > max_files or size > max_bytes):
             return count
     return len(members)

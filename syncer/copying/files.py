@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class CopyItem:
+class FileCopy:
+    """One file of an attempt: where it is copied from and to, and its size."""
+
     source: str
     dest: str
     size: int
@@ -32,22 +34,22 @@ class FileSet:
     """What one attempt copies: rsync's relative entries and every file for verification."""
 
     entries: list[str]
-    items: list[CopyItem]
+    copies: list[FileCopy]  # each file: where from, where to, its size
 
     @property
     def bytes(self) -> int:
-        return sum(item.size for item in self.items)
+        return sum(copy.size for copy in self.copies)
 
 
-def _item(source: str, dest: str) -> CopyItem:
-    return CopyItem(source, dest, os.lstat(source).st_size, os.path.lexists(dest))
+def _copy_of(source: str, dest: str) -> FileCopy:
+    return FileCopy(source, dest, os.lstat(source).st_size, os.path.lexists(dest))
 
 
 def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
     """Expand the job's paths to the files one attempt copies: SourceMissing if one is not
     (yet) there, SourceRefused if it never can be (see `syncer.paths.safety`)."""
     entries: list[str] = []
-    items: list[CopyItem] = []
+    copies: list[FileCopy] = []
     skipped: list[str] = []
 
     def add(relative: str) -> None:
@@ -58,7 +60,8 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
                                 "folder (a FIFO, socket or device); arrsync does not copy those")
         entries.append(relative or ".")
         skipped.extend(listing.skipped)
-        items.extend(_item(path, join_below(mapping.dest, inner)) for path, inner in listing.files)
+        copies.extend(_copy_of(path, join_below(mapping.dest, inner))
+                      for path, inner in listing.files)
 
     for wanted in job.paths:
         relative = locate(mapping.source, wanted)
@@ -74,7 +77,7 @@ def collect(job: Job, mapping: Mapping, *, sidecars: bool) -> FileSet:
     if skipped:
         log.warning("job %s: not copying %d link(s) out of the tree or special file(s): %s",
                     job.id, len(skipped), ", ".join(quote(s, 80) for s in skipped[:5]))
-    return FileSet(list(dict.fromkeys(entries)), items)
+    return FileSet(list(dict.fromkeys(entries)), copies)
 
 
 def collect_for_attempt(job: Job, mapping: Mapping, *, sidecars: bool,
@@ -93,21 +96,21 @@ def collect_for_attempt(job: Job, mapping: Mapping, *, sidecars: bool,
 def verify_sizes(files: FileSet) -> None:
     """Compare sizes after the copy. A bad copy of ours is removed and retried (the source
     may have grown while it was copied); a file that was there before is never touched."""
-    for item in files.items:
+    for copy in files.copies:
         try:
-            size = os.lstat(item.dest).st_size
+            size = os.lstat(copy.dest).st_size
         except FileNotFoundError:
-            raise AttemptFailed(Decision.RETRY, f"{item.dest} is missing after the copy") from None
-        if size == item.size:
+            raise AttemptFailed(Decision.RETRY, f"{copy.dest} is missing after the copy") from None
+        if size == copy.size:
             continue
-        if item.existed:
+        if copy.existed:
             raise AttemptFailed(Decision.GIVE_UP, (
-                f"{item.dest} already existed with {size} bytes but the source has "
-                f"{item.size}; arrsync never overwrites a file (only an upgrade event replaces "
+                f"{copy.dest} already existed with {size} bytes but the source has "
+                f"{copy.size}; arrsync never overwrites a file (only an upgrade event replaces "
                 "one, with on_upgrade: recycle): remove it to copy again"))
-        os.unlink(item.dest)
+        os.unlink(copy.dest)
         raise AttemptFailed(Decision.RETRY, (
-            f"{item.dest} had {size} bytes after the copy but the source has {item.size}; "
+            f"{copy.dest} had {size} bytes after the copy but the source has {copy.size}; "
             "the source may still be growing"))
 
 
@@ -122,26 +125,26 @@ def problem_with(files: FileSet) -> AttemptFailed | None:
     return None
 
 
-def copied(files: FileSet, source_root: str, transferred: list[str]) -> list[CopyItem]:
-    """The items rsync reported as transferred (its names are relative to the source root)."""
+def copied(files: FileSet, source_root: str, transferred: list[str]) -> list[FileCopy]:
+    """The copies rsync reported as transferred (names relative to the source root)."""
     names = set(transferred)
-    return [item for item in files.items
-            if os.path.relpath(item.source, source_root) in names]
+    return [copy for copy in files.copies
+            if os.path.relpath(copy.source, source_root) in names]
 
 
 def already_there(files: FileSet) -> bool:
     """Every file of the attempt is at the destination with the source's size: rsync, which
     never overwrites, would copy nothing, so it need not start (a repeated request)."""
     try:
-        return bool(files.items) and all(
-            item.existed and os.lstat(item.dest).st_size == item.size for item in files.items)
+        return bool(files.copies) and all(
+            copy.existed and os.lstat(copy.dest).st_size == copy.size for copy in files.copies)
     except OSError:
         return False
 
 
 def nothing_copied(files: FileSet) -> str:
     return (f"the destination already has "
-            f"{'this file' if len(files.items) == 1 else 'these files'} (same size); "
+            f"{'this file' if len(files.copies) == 1 else 'these files'} (same size); "
             "nothing was copied")
 
 
@@ -151,5 +154,5 @@ def copy_done(files: FileSet, source_root: str, transferred: list[str], *,
     all."""
     done = copied(files, source_root, transferred)
     fields: dict[str, object] = {"dry_run": True, "would_copy": transferred} if dry_run else {}
-    skipped = None if done or not files.items else nothing_copied(files)
-    return Done(skipped=skipped, bytes=sum(item.size for item in done), fields=fields)
+    skipped = None if done or not files.copies else nothing_copied(files)
+    return Done(skipped=skipped, bytes=sum(copy.size for copy in done), fields=fields)

@@ -35,8 +35,8 @@ class ProgressSplit:
     def __init__(self, members: list[Member], report: Callable[[Job, Progress], None],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._owners = Owners(members)
-        self._sizes = {rel: item.size for one in members
-                       for rel, item in zip(one.relatives, one.files.items, strict=True)}
+        self._sizes = {rel: copy.size for one in members
+                       for rel, copy in zip(one.relatives, one.files.copies, strict=True)}
         self._single = members[0] if len(members) == 1 else None
         self._done: dict[str, int] = {}  # job id → bytes of its files sent before the current
         self._current: tuple[Member, int, int] | None = None  # member, file size, run bytes

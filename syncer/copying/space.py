@@ -52,10 +52,10 @@ def remove_partials(files: FileSet, dest_root: str, into: str | None = None) -> 
     attempt copied there instead of `dest_root`, as a replace copies into its staging
     folder); returns their bytes. Only rsync's own partial files are ever touched."""
     removed = 0
-    for item in files.items:
-        if item.existed and into is None:
+    for copy in files.copies:
+        if copy.existed and into is None:
             continue
-        relative = os.path.relpath(item.dest, dest_root)
+        relative = os.path.relpath(copy.dest, dest_root)
         folder, name = os.path.split(os.path.join(into or dest_root, relative))
         partial = os.path.join(folder, PARTIAL_DIR, name)
         with contextlib.suppress(OSError):

@@ -68,7 +68,7 @@ def rename(attempt: Attempt, mapping: Mapping, settings: SyncerSettings,
     skipped = None if moves or copied_bytes else (
         "nothing to rename: the destination already has the new names")
     return Done(skipped=skipped, bytes=copied_bytes,
-                files=len(moves) + (len(files.items) if files else 0), fields=fields)
+                files=len(moves) + (len(files.copies) if files else 0), fields=fields)
 
 
 def _rename_one(mapping: Mapping, old: str, new: str, dry_run: bool) -> list[Move]:

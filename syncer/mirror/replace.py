@@ -55,15 +55,15 @@ def replace(attempt: Attempt, mapping: Mapping, recycle_bin: RecycleBin,
                  for r in result.transferred
                  if os.path.isfile(p := posixpath.join(mapping.dest, r))]
         moves += recycle_paths(mapping, old, recycle_bin, own, dry_run=True)
-        would = sum(i.size for i in files.items
+        would = sum(i.size for i in files.copies
                     if os.path.relpath(i.source, mapping.source) in result.transferred)
-        return _done(moves, would, len(files.items),
+        return _done(moves, would, len(files.copies),
                      {"dry_run": True, "would_copy": result.transferred})
     moves, copied_bytes = _put_in_place(mapping, staging, files, recycle_bin, own)
     verify_sizes(files)
     moves += recycle_paths(mapping, old, recycle_bin, own, dry_run=False)
     shutil.rmtree(staging, ignore_errors=True)  # arrsync's own temporary folder, now empty
-    return _done(moves, copied_bytes, len(files.items), {})
+    return _done(moves, copied_bytes, len(files.copies), {})
 
 
 def _done(moves: list[Move], copied_bytes: int, files: int, fields: dict[str, object]) -> Done:
@@ -85,7 +85,7 @@ def _staged(staging: str) -> list[str]:
 def _put_in_place(mapping: Mapping, staging: str, files: FileSet, recycle_bin: RecycleBin,
                   own: tuple[str, ...]) -> tuple[list[Move], int]:
     """Rename each staged file to its final name; returns what went to the bin, and bytes."""
-    sizes = {os.path.relpath(i.source, mapping.source): i.size for i in files.items}
+    sizes = {os.path.relpath(i.source, mapping.source): i.size for i in files.copies}
     moves: list[Move] = []
     copied = 0
     for relative in _staged(staging):

@@ -14,7 +14,7 @@ import pytest
 from arrsync.settings import Mapping, Settings
 from arrsync.wire.job import JobState
 from syncer.copying.batch import Member, member
-from syncer.copying.files import CopyItem, FileSet
+from syncer.copying.files import FileCopy, FileSet
 from syncer.copying.progress import ProgressSplit
 from syncer.copying.rsync import Progress
 from syncer.jobs.job import Job
@@ -136,7 +136,7 @@ def progress_members(tmp_path: Path) -> list[Member]:
                       dest=str(tmp_path / "d"))
     members = []
     for name, sizes in (("A", [600, 400]), ("B", [1000])):
-        items = [CopyItem(f"{mapping.source}/{name}/{n}.mkv", f"{mapping.dest}/{name}/{n}.mkv",
+        items = [FileCopy(f"{mapping.source}/{name}/{n}.mkv", f"{mapping.dest}/{name}/{n}.mkv",
                           size, existed=False) for n, size in enumerate(sizes)]
         job = Job(id=name, trigger=None, app=None, instance=None, title=name, download_id=None,
                   mapping=mapping.name, paths=[name], state=JobState.STARTED)
