@@ -80,10 +80,6 @@ class DestinationNotReady(Exception):
     """The destination guard failed (mount dropped, anchor missing, disk full): held."""
 
 
-class Interrupted(Exception):
-    """The syncer is stopping: the attempt ends without counting, the job resumes later."""
-
-
 class WaitsForPerson(Exception):
     """The circuit breaker holds a removal until a person releases it (`retry`).
     `announce`: this is the first hold of the hour, the one that is announced."""
@@ -113,6 +109,4 @@ def result_of(exc: Exception) -> Result | None:
             return Held(str(exc))
         case WaitsForPerson(announce=announce):
             return OnHold(str(exc), announce)
-        case Interrupted():
-            return Stopped()
     return None
