@@ -97,6 +97,7 @@ def test_an_import_is_synced_end_to_end_over_tls(
         update={"host": "localhost", "tls": tls})})
     start_syncer(settings)
     bridge = start_bridge(settings)
+    wait_until(bridge.service.mqtt.connected.is_set, message="bridge connected over TLS")
     payload = (FIXTURES / "radarr" / "download.json").read_text()
     movie = json.loads(payload)["movieFile"]["path"]
     source = media.put(movie, size=4000)

@@ -257,6 +257,7 @@ def test_an_arr_that_never_answers_does_not_delay_webhooks(
         with MqttWatcher(broker.port, [f"{base_topic}/events/#"]) as watcher:
             bridge = start_bridge(settings)
             wait_until(lambda: accepted, message="catch-up connected to the silent arr")
+            wait_until(bridge.service.mqtt.connected.is_set, message="bridge connected")
             answer = http("POST", f"{bridge.url}/webhook/radarr", webhook_of(DUNE, 5000))
             assert answer.status == 200 and answer.json()["status"] == "published"
             assert watcher.wait_for("/events/radarr/Download")[0].json()["replayed"] is False
@@ -279,6 +280,8 @@ def test_a_wrong_key_is_reported_without_it_and_webhooks_still_flow(
         listening = wait_until(lambda: re.search(r"listening on (http://\S+)/webhook",
                                                  bridge.output()), message="the bridge listens")
         wait_until(lambda: "HTTP 401" in bridge.output(), message="the 401 logged")
+        wait_until(lambda: http("GET", f"{listening[1]}/health").json()["broker"] == "connected",
+                   message="the bridge connected to the broker")
         answer = http("POST", f"{listening[1]}/webhook/radarr", webhook_of(DUNE, 5000))
         assert answer.status == 200, answer.body
         watcher.wait_for("/events/radarr/Download")

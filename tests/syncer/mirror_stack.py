@@ -16,7 +16,7 @@ import pytest
 
 from arrsync.settings import Settings
 from syncer.service import SyncerService
-from tests.helpers import http
+from tests.helpers import http, wait_until
 from tests.media import MediaTree, fixture, syncer_settings
 from tests.processes import RunningBridge
 from tools.localbroker import LocalBroker
@@ -42,7 +42,9 @@ def stack(broker: LocalBroker, make_settings: Callable[..., Settings], media: Me
         settings = syncer_settings(make_settings, broker, media, base_topic,
                                    mappings=mappings, **syncer)
         start_syncer(settings)
-        return start_bridge(settings)
+        bridge = start_bridge(settings)
+        wait_until(bridge.service.mqtt.connected.is_set, message="bridge connected")
+        return bridge
 
     return build
 

@@ -35,7 +35,9 @@ def build(broker: LocalBroker, make_settings: Callable[..., Settings], media: Me
         settings = syncer_settings(make_settings, broker, media, base_topic,
                                    mappings=mappings, **syncer)
         start_syncer(settings)
-        return start_bridge(settings)
+        bridge = start_bridge(settings)
+        wait_until(bridge.service.mqtt.connected.is_set, message="bridge connected")
+        return bridge
     return start
 
 
@@ -207,6 +209,7 @@ def test_the_circuit_breaker_holds_removals_past_the_limit_until_released(
     notifier = NotifierService(settings, retry_delay=0.05)
     notifier.start()
     bridge = start_bridge(settings)
+    wait_until(bridge.service.mqtt.connected.is_set, message="bridge connected")
     episodes = [EPISODE.replace("S01E05", f"S01E0{n}") for n in range(1, 6)]
     copies = [media.put_dest(path, path.encode()) for path in episodes]
     config = write_config(broker, syncer={"mappings": mappings})
