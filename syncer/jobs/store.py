@@ -20,6 +20,7 @@ from pathlib import Path
 from arrsync.sqlitefile import open_sqlite, transaction
 from arrsync.units import ancestors
 from arrsync.wire.job import ACTIVE, FINISHED, JobAction, JobState
+from syncer.jobs.daily import ensure_daily
 from syncer.jobs.health import LOST
 from syncer.jobs.job import Job
 
@@ -127,6 +128,7 @@ class JobStore:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
         if not had_claims:
             self._db.execute(BACKFILL_CLAIMS)
+        ensure_daily(self._db)  # the statistics' per-day sums, kept by triggers
         self._read_lock = threading.Lock()  # guards the reader connection
         self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._reader.row_factory = sqlite3.Row
