@@ -48,9 +48,14 @@ def _sensor(name: str, topic: str, template: str, **extra: Any) -> dict[str, Any
 
 def _last_job(name: str, topic: str, key: str, icon: str) -> dict[str, Any]:
     """The summary's last success or failure: its title as the state, cut to the 255
-    characters Home Assistant takes; the whole of it as attributes."""
+    characters Home Assistant takes; the whole of it as attributes.
+
+    Without one the state is `unknown`. A sensor with no unit or class takes the rendered
+    text as its state verbatim (Home Assistant's mqtt/sensor.py turns `None` into unknown
+    for numeric sensors only), and a sensor without a value has the state "unknown"
+    (STATE_UNKNOWN): rendering that text gives the same state."""
     return _sensor(name, topic, f"{{{{ value_json.{key}.title[:255] if value_json.{key} "
-                   "else None }}", icon=icon, json_attributes_topic=topic,
+                   "else 'unknown' }}", icon=icon, json_attributes_topic=topic,
                    json_attributes_template=f"{{{{ (value_json.{key} or {{}}) | tojson }}}}")
 
 

@@ -15,7 +15,6 @@ from pydantic import SecretStr
 
 from arrsync.settings import Settings
 from arrsync.topics import COMPONENTS, DiscoveryTopics, Topics
-from syncer.report.homeassistant import Discovery
 from syncer.service import SyncerService
 from tests.arr_standin import StandInArr
 from tests.helpers import (
@@ -263,15 +262,3 @@ def test_a_broker_that_refuses_the_configs_gets_one_clear_warning(
     assert "homeassistant/+/arrsync/#" in warnings[0].getMessage()
     assert "homeassistant.discovery: false" in warnings[0].getMessage()
 
-
-def test_a_long_title_is_cut_to_a_state_home_assistant_takes(settings: Settings) -> None:
-    """States over 255 characters fail in Home Assistant; the whole title stays an
-    attribute (json_attributes_template)."""
-    configs = Discovery(settings).entities()
-    summary = json.dumps({"last_success": {"title": "T" * 300, "job": "j"}, "last_failure": None})
-    for key in ("last_synced", "last_failure"):
-        config = configs[("sensor", key)]
-        state = render(config["value_template"], summary.encode())
-        assert len(state) <= 255
-        attributes = json.loads(render(config["json_attributes_template"], summary.encode()))
-        assert key == "last_failure" or len(attributes["title"]) == 300
