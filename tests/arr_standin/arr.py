@@ -1,65 +1,23 @@
-"""A stand-in for the Radarr/Sonarr v3 API, as their source has it: every route needs the key
-(query `apikey`, then `X-Api-Key`, then `Authorization: Bearer`), a wrong one gets 401 with
-no body; `history/since` is a plain array filtered `date >= since` on stored dates (with
-fractions), oldest first, dates written in whole seconds; `eventType` is a name (any case)
-or a number, a bad one or a bad `date` gets a 400; null properties are left out; Radarr's
-`/movie` embeds `movieFile`; Sonarr's `/episodefile` takes one `seriesId` and writes one
-history record per episode; gzip when asked; HTTP/1.1 keep-alive."""
+"""The stand-in's library and history, and its answers to each route."""
 
 from __future__ import annotations
 
-import gzip
 import itertools
-import json
 import posixpath
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-EVENT_TYPES = {
-    "radarr": ["unknown", "grabbed", "downloadFolderImportedDeprecated", "downloadFolderImported",
-               "downloadFailed", "movieFileDeletedDeprecated", "movieFileDeleted",
-               "movieFolderImported", "movieFileRenamed", "downloadIgnored"],
-    "sonarr": ["unknown", "grabbed", "seriesFolderImported", "downloadFolderImported",
-               "downloadFailed", "episodeFileDeleted", "episodeFileRenamed", "downloadIgnored"],
-}
-VERSIONS = {"radarr": "5.28.0.10274", "sonarr": "4.0.19.2979"}
-QUALITY = {"quality": {"id": 7, "name": "Bluray-1080p", "source": "bluray", "resolution": 1080},
-           "revision": {"version": 1, "real": 0, "isRepack": False}}
-
-
-def arr_date(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class BadParameter(Exception):
-    def __init__(self, name: str, value: str) -> None:
-        super().__init__(name)
-        self.problem = {"type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
-                        "title": "One or more validation errors occurred.", "status": 400,
-                        "errors": {name: [f"The value '{value}' is not valid."]}}
-
-
-def parse_since(values: list[str] | None) -> datetime:
-    """ASP.NET's DateTime binding: AdjustToUniversal; no offset is taken as it is (UTC)."""
-    if not values:
-        return datetime.min.replace(tzinfo=UTC)
-    try:
-        moment = datetime.fromisoformat(values[0].strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise BadParameter("date", values[0]) from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@dataclass
-class SeenRequest:
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    connection: int  # the client's port: one per TCP connection
+from tests.arr_standin.api import (
+    EVENT_TYPES,
+    QUALITY,
+    BadParameter,
+    SeenRequest,
+    arr_date,
+    parse_since,
+)
+from tests.arr_standin.http import handler_for
 
 
 class StandInArr:
@@ -70,6 +28,7 @@ class StandInArr:
         self.movies: list[dict[str, Any]] = []
         self.series: list[dict[str, Any]] = []
         self.episode_files: dict[int, list[dict[str, Any]]] = {}
+        self._by_id: dict[int, dict[str, Any]] = {}  # movie, series and episode file ids
         self.episodes: dict[int, list[tuple[int, int]]] = {}  # file id → (season, episode)
         self.requests: list[SeenRequest] = []
         self.garbage = False  # answer every request with a 200 HTML page
@@ -77,7 +36,7 @@ class StandInArr:
         self._closed = threading.Event()
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()  # guards the lists above against the server threads
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                         daemon=True)
@@ -113,6 +72,7 @@ class StandInArr:
             self.movies.append({"title": title, "year": year, "path": folder, "hasFile": True,
                                 "movieFileId": file_id, "sizeOnDisk": size,
                                 "movieFile": movie_file, "id": movie_id})
+            self._by_id[movie_id] = self.movies[-1]
         return movie_id
 
     def add_series(self, title: str, path: str) -> int:
@@ -121,11 +81,12 @@ class StandInArr:
             self.series.append({"title": title, "path": path, "id": series_id,
                                 "statistics": {"episodeFileCount": 0}})
             self.episode_files[series_id] = []
+            self._by_id[series_id] = self.series[-1]
         return series_id
 
     def add_episode_file(self, series_id: int, relative_path: str, size: int,
                          episodes: list[tuple[int, int]]) -> int:
-        series = next(s for s in self.series if s["id"] == series_id)
+        series = self._by_id[series_id]
         file_id = next(self._ids)
         with self._lock:
             self.episode_files[series_id].append({
@@ -135,12 +96,13 @@ class StandInArr:
                 "dateAdded": arr_date(datetime.now(UTC)), "releaseGroup": "GRP",
                 "quality": QUALITY, "indexerFlags": 0, "releaseType": "singleEpisode",
                 "id": file_id})
+            self._by_id[file_id] = self.episode_files[series_id][-1]
             self.episodes[file_id] = episodes
         return file_id
 
     # -- history: what HistoryService writes for an import ---------------------------------------
     def record_movie_import(self, movie_id: int, at: datetime | None = None) -> dict[str, Any]:
-        movie = next(m for m in self.movies if m["id"] == movie_id)
+        movie = self._by_id[movie_id]
         file = movie["movieFile"]
         record = self._import_record(file["path"], file["size"], file["id"], at,
                                      {"movieId": movie_id})
@@ -151,8 +113,7 @@ class StandInArr:
     def record_episode_import(self, file_id: int, at: datetime | None = None,
                               ) -> list[dict[str, Any]]:
         """One record per episode of the file, all with the same importedPath."""
-        file = next(f for files in self.episode_files.values() for f in files
-                    if f["id"] == file_id)
+        file = self._by_id[file_id]
         records = [self._import_record(file["path"], file["size"], file_id, at,
                                        {"episodeId": season * 100 + number,
                                         "seriesId": file["seriesId"]})
@@ -215,9 +176,9 @@ class StandInArr:
         out = {k: v for k, v in record.items() if k != "_at"}
         out["date"] = arr_date(record["_at"])  # whole seconds; the stored date keeps fractions
         if self.app == "radarr" and flag("includeMovie"):
-            out["movie"] = next(m for m in self.movies if m["id"] == record["movieId"])
+            out["movie"] = self._by_id[record["movieId"]]
         if self.app == "sonarr" and flag("includeSeries"):
-            out["series"] = next(s for s in self.series if s["id"] == record["seriesId"])
+            out["series"] = self._by_id[record["seriesId"]]
         if self.app == "sonarr" and flag("includeEpisode"):
             season, number = divmod(record["episodeId"], 100)
             out["episode"] = {"seriesId": record["seriesId"], "seasonNumber": season,
@@ -235,66 +196,3 @@ class StandInArr:
             scheme, _, token = (headers.get("Authorization") or "").partition(" ")
             provided = token if scheme.lower() == "bearer" else None
         return bool(provided) and provided == self.api_key
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        arr = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body leave as separate writes
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                query = parse_qs(url.query, keep_blank_values=True)
-                with arr._lock:
-                    arr.requests.append(SeenRequest(
-                        url.path, query, {k.lower(): v for k, v in self.headers.items()},
-                        self.client_address[1]))
-                if arr.garbage:
-                    return self._send(200, b"<html><body>Login</body></html>", "text/html")
-                if arr.trickle:
-                    return self._trickle()
-                base = arr.url_base.lower()
-                if not url.path.lower().startswith(base + "/api/"):
-                    return self._send(404, b"", None)
-                if not arr.allows(query, self.headers):
-                    return self._send(401, b"", None)  # HandleChallengeAsync: no body
-                try:
-                    status, body = arr.answer(url.path[len(base):], query)
-                except BadParameter as exc:
-                    status, body = 400, exc.problem
-                payload = json.dumps(body).encode() if body is not None else b""
-                self._send(status, payload, "application/json; charset=utf-8" if payload
-                           else None)
-
-            def _trickle(self) -> None:  # JSON white space, a byte every 0.2 s, for ever
-
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                while not arr._closed.wait(0.2):
-                    try:
-                        self.wfile.write(b" ")
-                        self.wfile.flush()
-                    except OSError:
-                        return
-
-            def _send(self, status: int, body: bytes, content_type: str | None) -> None:
-                if body and "gzip" in (self.headers.get("Accept-Encoding") or ""):
-                    body = gzip.compress(body)
-                    self.send_response(status)
-                    self.send_header("Content-Encoding", "gzip")
-                else:
-                    self.send_response(status)
-                if content_type:
-                    self.send_header("Content-Type", content_type)
-                self.send_header("X-Application-Version", VERSIONS[arr.app])
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
