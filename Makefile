@@ -6,7 +6,7 @@ DEB_PACKAGES := mosquitto mosquitto-clients rsync
 # The status page's browser test drives Debian's chromium: `make test` installs it too.
 test screenshots: BROWSER := chromium
 
-.PHONY: test run lint bench soak screenshots system-packages clean
+.PHONY: test run lint bench bench-growth soak screenshots system-packages clean
 
 test: $(VENV)/.installed system-packages
 	$(BIN)/ruff check .
@@ -23,6 +23,11 @@ lint: $(VENV)/.installed
 # The whole stack against a bare rsync, each floor measured in the same run (docs/performance.md).
 bench: $(VENV)/.installed system-packages
 	$(BIN)/python -m tests.benchmarks.bench_stack --runs 3
+
+# What catch-up, the audit and the job store cost as the library grows, each beside its floor
+# (docs/performance.md); QUICK=1 for the smaller sizes only. Needs GNU time (/usr/bin/time).
+bench-growth: $(VENV)/.installed system-packages
+	$(BIN)/python -m tests.benchmarks.bench_growth $(if $(QUICK),--quick)
 
 # A compressed day of a real home for MINUTES (default 10) against the real stack, with
 # restarts, kills and a full disk; fails unless nothing is lost, wrong or stuck (docs/performance.md).
