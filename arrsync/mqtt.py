@@ -50,14 +50,16 @@ class MqttConnection:
         resend_after_reconnect: bool = True,
         on_takeover_loop: Callable[[], None] | None = None,
         takeover_watch: TakeoverWatch | None = None,
+        topics: Topics | None = None,
     ) -> None:
         """`announce`: keep the retained `<component>/availability` (services, not CLIs).
         `resend_after_reconnect=False`: paho forgets unacknowledged messages at each connect
         and the owner re-sends what it still wants (the bridge, whose spool knows).
         `on_takeover_loop`: called once if another client keeps taking over this client id,
-        as `takeover_watch` (default: `TakeoverWatch()`, its timings) decides."""
+        as `takeover_watch` (default: `TakeoverWatch()`, its timings) decides. `topics`: a
+        named syncer's (`Topics(base, syncer=name)`); default: the base topic's."""
         self.settings = settings
-        self.topics = Topics(settings.base_topic)
+        self.topics = topics or Topics(settings.base_topic)
         self.component = component
         self.durable_session = durable_session
         self.connected = threading.Event()

@@ -20,9 +20,34 @@ def audit_level(arr_name: str) -> str:
     return "-".join(arr_name.lower().split())
 
 
+def syncer_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a syncer's name (one topic level, one client id), or None."""
+    if not 1 <= len(name) <= 64 or not all(c.isascii() and (c.isalnum() or c in "-_")
+                                           for c in name):
+        return "must be 1 to 64 letters, digits, '-' or '_' (it is a topic level)"
+    return None
+
+
+@dataclass(frozen=True)
+class SyncerTopic:
+    """What a topic under `<base>/syncer/` is: whose (None: the unnamed syncer) and which."""
+
+    syncer: str | None
+    leaf: str  # availability, state, stats, alert, mappings
+
+
 @dataclass(frozen=True)
 class Topics:
+    """`syncer`: the name of the syncer these topics are for, where several share a broker;
+    its own topics (availability, state, stats, alert, mappings, audits) move under
+    `<base>/syncer/<name>/`. Everything else is the same for every process."""
+
     base: str = "arrsync"
+    syncer: str | None = None
+
+    @property
+    def syncer_root(self) -> str:
+        return f"{self.base}/syncer/{self.syncer}" if self.syncer else f"{self.base}/syncer"
 
     def event(self, app: str, event_type: str) -> str:
         # eventType comes from the request: keep it a single, wildcard-free level.
@@ -57,42 +82,82 @@ class Topics:
         return rest if rest and "/" not in rest and topic not in (
             self.sync_request, self.sync_response) else None
 
+    def _component_root(self, component: str) -> str:
+        return self.syncer_root if component == "syncer" else f"{self.base}/{component}"
+
     @property
     def syncer_state(self) -> str:
-        return f"{self.base}/syncer/state"
+        return f"{self.syncer_root}/state"
 
     @property
     def syncer_stats(self) -> str:
-        return f"{self.base}/syncer/stats"
+        return f"{self.syncer_root}/stats"
+
+    @property
+    def syncer_mappings(self) -> str:
+        """Where a syncer says (retained) which arr folders it maps, so the others know
+        whether an import under none of theirs is somebody's (`arrsync.wire.peers`)."""
+        return f"{self.syncer_root}/mappings"
 
     def audit(self, arr_name: str) -> str:
         """Where the syncer publishes (retained) the last audit of the arr named so."""
-        return check_publish_topic(f"{self.base}/audit/{audit_level(arr_name)}")
+        root = self.syncer_root if self.syncer else self.base
+        return check_publish_topic(f"{root}/audit/{audit_level(arr_name)}")
 
     def alert(self, component: str) -> str:
         """Where a component says that something needs a person (see `arrsync.wire.alert`)."""
-        return check_publish_topic(f"{self.base}/{component}/alert")
+        return check_publish_topic(f"{self._component_root(component)}/alert")
 
     @property
     def all_alerts(self) -> str:
+        """The bridge's, the notifier's and the unnamed syncer's alerts."""
         return f"{self.base}/+/alert"
+
+    @property
+    def named_syncer_alerts(self) -> str:
+        return f"{self.base}/syncer/+/alert"
 
     def alert_component(self, topic: str) -> str | None:
         """The component whose alert topic `topic` is, or None for any other topic."""
-        return next((c for c in COMPONENTS if topic == self.alert(c)), None)
+        return self._component_of(topic, "alert")
 
     def availability(self, component: str) -> str:
-        return check_publish_topic(f"{self.base}/{component}/availability")
+        return check_publish_topic(f"{self._component_root(component)}/availability")
 
     @property
     def all_availability(self) -> str:
+        """The bridge's, the notifier's and the unnamed syncer's availability."""
         return f"{self.base}/+/availability"
+
+    @property
+    def named_syncer_availability(self) -> str:
+        return f"{self.base}/syncer/+/availability"
+
+    @property
+    def every_syncer(self) -> str:
+        """Everything every named syncer publishes about itself (not its audits)."""
+        return f"{self.base}/syncer/+/+"
 
     def availability_component(self, topic: str) -> str | None:
         """The component whose availability `topic` is, or None for any other topic."""
-        for component in COMPONENTS:
-            if topic == self.availability(component):
-                return component
+        return self._component_of(topic, "availability")
+
+    def _component_of(self, topic: str, leaf: str) -> str | None:
+        if found := self.syncer_topic(topic):
+            return "syncer" if found.leaf == leaf else None
+        return next((c for c in COMPONENTS if topic == f"{self.base}/{c}/{leaf}"), None)
+
+    def syncer_topic(self, topic: str) -> SyncerTopic | None:
+        """Whose and which of the syncer topics `topic` is: `<base>/syncer/<leaf>` (the
+        unnamed syncer) or `<base>/syncer/<name>/<leaf>`; None for any other topic."""
+        prefix = f"{self.base}/syncer/"
+        if not topic.startswith(prefix):
+            return None
+        levels = topic[len(prefix):].split("/")
+        if len(levels) == 1 and levels[0]:
+            return SyncerTopic(None, levels[0])
+        if len(levels) == 2 and all(levels) and not syncer_name_problem(levels[0]):
+            return SyncerTopic(levels[0], levels[1])
         return None
 
 

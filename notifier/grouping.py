@@ -52,6 +52,13 @@ class Batcher:
 MAPPING_WIDE = ""  # among the jobs of an open failure: the destination itself (held)
 
 
+def where(status: JobStatus) -> str:
+    """The mapping a failure is about, and whose it is where several syncers have one of
+    that name ("Movies (offsite)")."""
+    mapping = status.mapping or ""
+    return f"{mapping} ({status.syncer})" if status.syncer else mapping
+
+
 @dataclass
 class RepeatFilter:
     """The same failure on the same mapping notifies once, and once more when it recovers:
@@ -62,7 +69,7 @@ class RepeatFilter:
     # the jobs that failed so (MAPPING_WIDE: the whole mapping)
 
     def first_time(self, status: JobStatus) -> bool:
-        mapping, reason = status.mapping or "", status.error or ""
+        mapping, reason = where(status), status.error or ""
         reasons = self._open.setdefault(mapping, {})
         new = reason not in reasons
         reasons.setdefault(reason, set()).add(MAPPING_WIDE if status.held else status.job)
@@ -70,7 +77,7 @@ class RepeatFilter:
 
     def recovered(self, status: JobStatus) -> list[tuple[str, str]]:
         """Failures of this mapping that this success clears."""
-        mapping = status.mapping or ""
+        mapping = where(status)
         reasons = self._open.get(mapping, {})
         cleared = []
         for reason, jobs in list(reasons.items()):

@@ -121,6 +121,27 @@ class MessageBuilder:
                                                                   JobState.SKIPPED) else
                                            "{what}, {size}"))
 
+    def destinations(self, statuses: Sequence[JobStatus]) -> Message:
+        """One release that several named syncers copied: each one's outcome, one line each
+        ("→ unraid ✓ · → offsite ❌"); with one syncer, the usual message."""
+        by_syncer: dict[str, list[JobStatus]] = {}
+        for status in statuses:
+            by_syncer.setdefault(status.syncer or "syncer", []).append(status)
+        if len(by_syncer) == 1:
+            return self.jobs(statuses)
+        lines, marks, failed = [], [], 0
+        for syncer, own in sorted(by_syncer.items()):
+            broke = [s for s in own if s.state is JobState.FAILED]
+            failed += bool(broke)
+            fields = fields_of(own, "")
+            outcome = (f"failed: {broke[-1].error or 'no reason given'}" if broke else
+                       "{what}, {size} in {duration} ({speed})".format_map(fields))
+            marks.append(f"→ {syncer} {ICONS['failure'] if broke else '✓'}")
+            lines.append(f"{syncer} ({fields['mapping']}): {outcome}")
+        kind = "success" if not failed else "failure" if failed == len(by_syncer) else "warning"
+        title = f"{ICONS[kind]} {group_title(statuses)} {' · '.join(marks)}"
+        return Message(kind, title, "\n".join(lines))
+
     @staticmethod
     def on_hold(status: JobStatus) -> Message:
         """The circuit breaker tripped: removals wait for a person."""
@@ -130,8 +151,9 @@ class MessageBuilder:
     @staticmethod
     def test(status: JobStatus) -> Message:
         who = status.instance or status.app or "arrsync"
+        syncer = f"syncer {status.syncer}" if status.syncer else "syncer"
         return Message("info", "🔔 arrsync connected",
-                       f"{who} webhook works: arr → bridge → syncer → notifier.")
+                       f"{who} webhook works: arr → bridge → {syncer} → notifier.")
 
     @staticmethod
     def recovered(mapping: str, reason: str) -> Message:
@@ -141,10 +163,10 @@ class MessageBuilder:
     @staticmethod
     def alert(alert: Alert) -> Message:
         """A component's own problem (dead letter, spool, store), or its end."""
+        who = f"{alert.component} {alert.syncer}" if alert.syncer else alert.component
         if alert.active:
-            return Message("failure", f"❌ arrsync {alert.component} needs attention",
-                           alert.message)
-        return Message("success", f"✅ arrsync {alert.component} recovered", alert.message)
+            return Message("failure", f"❌ arrsync {who} needs attention", alert.message)
+        return Message("success", f"✅ arrsync {who} recovered", alert.message)
 
     @staticmethod
     def availability(component: str, online: bool) -> Message:

@@ -20,11 +20,16 @@ from arrsync.settings import Settings
 from arrsync.wire.alert import Alert, Problem
 from arrsync.wire.job import JobState, JobStatus
 from arrsync.wire.timestamps import utc_now_iso
+from notifier.fanout import FanOut
 from notifier.grouping import Batcher, RepeatFilter
 from notifier.messages import Message, MessageBuilder
 from notifier.sender import AppriseSender
 
 log = logging.getLogger(__name__)
+
+# A named syncer's jobs, from taken to ended: one message per release (`notifier.fanout`).
+FANNED_OUT = (JobState.QUEUED, JobState.STARTED, JobState.SUCCEEDED, JobState.FAILED,
+              JobState.SKIPPED)
 
 
 class NotifierService:
@@ -40,6 +45,7 @@ class NotifierService:
                                     retry_delay=retry_delay, on_failed=self._undelivered)
         self.quiet = not len(self.sender)  # nothing to send to: say so once, then say nothing
         self.batcher = Batcher(notify.group_window)
+        self.fanout = FanOut(notify.group_window)
         self.repeats = RepeatFilter()
         self._success_tag = notify.success_tag
         self._failure_tag = notify.failure_tag
@@ -48,7 +54,9 @@ class NotifierService:
         self._worker = threading.Thread(target=self._process, name="notifier", daemon=True)
         self.mqtt.subscribe(self.mqtt.topics.all_sync_states)
         self.mqtt.subscribe(self.mqtt.topics.all_availability)
+        self.mqtt.subscribe(self.mqtt.topics.named_syncer_availability)
         self.mqtt.subscribe(self.mqtt.topics.all_alerts)
+        self.mqtt.subscribe(self.mqtt.topics.named_syncer_alerts)
         self.mqtt.on_message(self._inbox.put)
 
     def start(self) -> None:
@@ -68,7 +76,9 @@ class NotifierService:
     # -- processing (one thread: no locks needed) --------------------------------------------
     def _process(self) -> None:
         while True:
-            deadline = self.batcher.next_deadline()
+            deadline = min((d for d in (self.batcher.next_deadline(),
+                                        self.fanout.next_deadline()) if d is not None),
+                           default=None)
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
             try:
                 message = self._inbox.get(timeout=timeout)
@@ -78,6 +88,8 @@ class NotifierService:
                 if message is None:  # stop(): send what is gathered, then end
                     for group in self.batcher.flush():
                         self._send_group(group)
+                    for group in self.fanout.flush():
+                        self._send_destinations(group)
                     return
                 try:
                     self._handle(message)
@@ -85,12 +97,16 @@ class NotifierService:
                     log.exception("could not handle a message on %s", message.topic)
             for group in self.batcher.due(self.clock()):
                 self._send_group(group)
+            for group in self.fanout.due(self.clock()):
+                self._send_destinations(group)
 
     def _handle(self, message: paho.MQTTMessage) -> None:
         topic = message.topic
         component = self.mqtt.topics.availability_component(topic)
         if component:
-            self._availability(component, message)
+            named = self.mqtt.topics.syncer_topic(topic)
+            self._availability(f"syncer {named.syncer}" if named and named.syncer
+                               else component, message)
             return
         if (component := self.mqtt.topics.alert_component(topic)) == "notifier":
             return  # our own: a URL that failed would be sent its own failure again
@@ -110,6 +126,9 @@ class NotifierService:
         if status.state is JobState.SUCCEEDED:
             for mapping, reason in self.repeats.recovered(status):
                 self._send(self.builder.recovered(mapping, reason), self._success_tag)
+        if status.syncer is not None and status.state in FANNED_OUT:
+            self.fanout.add(status, self.clock())  # told once every syncer has ended
+            return
         # A job held by the destination guard (a dropped mount) is an alert, like a failure.
         alert = status.state is JobState.FAILED or (
             status.state is JobState.RETRYING and (status.held or status.on_hold))
@@ -150,6 +169,16 @@ class NotifierService:
             online = message.payload == b"online"
             self._send(self.builder.availability(component, online),
                        self._success_tag if online else self._failure_tag)
+
+    def _send_destinations(self, statuses: list[JobStatus]) -> None:
+        """A release that named syncers took: what the notify states ask for, a repeating
+        failure once."""
+        told = [s for s in statuses if s.state.value in self.states and (
+            s.state is not JobState.FAILED or self.repeats.first_time(s))]
+        if told:
+            message = self.builder.destinations(told)
+            self._send(message, self._success_tag if message.kind == "success"
+                       else self._failure_tag)
 
     def _send_group(self, statuses: list[JobStatus]) -> None:
         message = self.builder.jobs(statuses)

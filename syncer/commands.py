@@ -208,7 +208,8 @@ def _run_requests(settings: Settings, requests: list[Request], timeout: float) -
         def published(ok: bool, event: threading.Event = answered) -> None:
             event.set()
 
-        payload = request.model_copy(update={"id": request_id}).payload()
+        payload = request.model_copy(update={"id": request_id,
+                                             "syncer": settings.syncer.name}).payload()
         mqtt.publish(topic, payload, on_done=published, on_refused=refused.append)
         answered.wait(10)
         if refused:

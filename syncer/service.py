@@ -21,12 +21,14 @@ import paho.mqtt.client as paho
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.takeover import takeover_message
+from arrsync.topics import Topics
 from arrsync.wire.alert import Problem
 from arrsync.wire.job import ACTIVE
 from syncer.audit.runner import AuditRunner
 from syncer.engine.engine import Engine
 from syncer.intake.events import EventPlanner
 from syncer.intake.inbox import Intake, IntakeBatch
+from syncer.intake.peers import Peers, announcement
 from syncer.intake.requests import RequestHandler
 from syncer.jobs.health import StoreHealth, is_store_failure
 from syncer.jobs.job import Job
@@ -50,6 +52,7 @@ class SyncerService:
         self.store = JobStore(syncer.state_path)  # DatabaseUnusable: damaged, locked
         self.fatal: str | None = None  # why this syncer must end (run_until_signalled asks)
         self.mqtt = MqttConnection(settings.mqtt, "syncer", client_id=syncer.client_id,
+                                   topics=Topics(settings.mqtt.base_topic, syncer.name),
                                    durable_session=True, manual_ack=True,
                                    on_takeover_loop=self._taken_over)
         self.topics = self.mqtt.topics
@@ -59,10 +62,11 @@ class SyncerService:
         self.engine = Engine(syncer, self.store, self.reporter, self.health, clock)
         self.bins = BinKeeper(syncer, self.engine.guard, clock,
                               alert=partial(self.reporter.alert, Problem.RECYCLE_BIN))
-        self.events = EventPlanner(self.mapper, syncer.max_attempts)
+        self.peers = Peers(self.topics)
+        self.events = EventPlanner(self.mapper, syncer.max_attempts, self.peers)
         self.requests = RequestHandler(self.mapper, self.engine, self.store,
                                        AuditRunner(settings, self.mqtt), settings.arrs,
-                                       syncer.max_attempts)
+                                       syncer.max_attempts, self.peers)
         self.stats = StatsPublisher(self.mqtt, self.store, History(syncer.state_path),
                                     [m.name for m in syncer.mappings], clock)
         self.reporter.observer = self.stats.note
@@ -73,7 +77,10 @@ class SyncerService:
                              alone=lambda message: message.topic == self.topics.sync_request)
         self.mqtt.subscribe(self.topics.all_events)
         self.mqtt.subscribe(self.topics.sync_request)
-        self.mqtt.on_message(self.intake.put)
+        for topic in self.peers.subscriptions:
+            self.mqtt.subscribe(topic, qos=0)
+        self.mqtt.on_message(self._on_message)
+        self.mqtt.on_connection(self._announce_mappings)
 
     def start(self) -> None:
         self.engine.start()
@@ -124,6 +131,17 @@ class SyncerService:
         for answer in batch.answers:
             self.mqtt.publish(self.topics.sync_response, answer.model_dump_json())
 
+    def _on_message(self, message: paho.MQTTMessage) -> None:
+        """On the network thread: the other syncers' news here, the rest to the intake."""
+        if not self.peers.note(message):
+            self.intake.put(message)
+
+    def _announce_mappings(self, connected: bool) -> None:
+        if connected:
+            self.mqtt.publish(self.topics.syncer_mappings,
+                              announcement(self.topics, self.settings.syncer.mappings),
+                              retain=True)
+
     def _plan(self, message: paho.MQTTMessage, batch: IntakeBatch, now: float) -> None:
         if message.topic != self.topics.sync_request:
             self.events.plan(bytes(message.payload), message.topic, batch, now)
@@ -131,8 +149,8 @@ class SyncerService:
             log.warning("ignoring a retained request on %s: it would run again at every start. "
                         "Clear it with: mosquitto_pub -r -n -t '%s'", message.topic,
                         message.topic)
-        else:
-            batch.answers.append(self.requests.answer(bytes(message.payload), batch, now))
+        elif answer := self.requests.answer(bytes(message.payload), batch, now):
+            batch.answers.append(answer)
 
     def _taken_over(self) -> None:
         """On the network thread: another client keeps taking our MQTT session."""

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from arrsync.settings.base import Section
+from arrsync.topics import syncer_name_problem
 from arrsync.units import is_within
 
 
@@ -61,7 +62,16 @@ class Mapping(Section):
         return value
 
 
+DEFAULT_CLIENT_ID = "arrsync-syncer"
+
+
 class SyncerSettings(Section):
+    name: str | None = Field(
+        None, description="Several syncers on one broker: each its own name (letters, digits, "
+        "'-', '_'). Its availability, state, stats, alerts and audits move under "
+        "`<base>/syncer/<name>/`, its statuses carry it, its client id defaults to "
+        "`arrsync-syncer-<name>`. Unset: one syncer, topics as they always were."
+    )
     state_path: Path = Field(Path("./data/syncer.db"), description="SQLite durable job store.")
     workers: int = Field(2, ge=1, le=32, description="rsync processes running at once.")
     dry_run: bool = Field(False, description="Run rsync with --dry-run: report, copy nothing.")
@@ -128,11 +138,25 @@ class SyncerSettings(Section):
         "an hour, removals wait for a person; copies go on."
     )
     client_id: str = Field(
-        "arrsync-syncer", description="MQTT client id of the durable session; unique per syncer."
+        DEFAULT_CLIENT_ID, description="MQTT client id of the durable session; unique per "
+        "syncer (with `name` set, `arrsync-syncer-<name>` unless given)."
     )
     mappings: list[Mapping] = Field(
         default_factory=list, description="Path mappings; the longest matching arr_path wins."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _one_topic_level(cls, value: str | None) -> str | None:
+        if value is not None and (problem := syncer_name_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _client_id_follows_the_name(self) -> SyncerSettings:
+        if self.name and self.client_id == DEFAULT_CLIENT_ID:
+            self.client_id = f"{DEFAULT_CLIENT_ID}-{self.name}"
+        return self
 
     @field_validator("recycle_dir")
     @classmethod

@@ -23,8 +23,9 @@ class Problem(StrEnum):
 
 
 class Alert(BaseModel):
-    component: str = Field(description="bridge or syncer.")
-    problem: Problem = Field(description="dead_letter, spool or store.")
+    component: str = Field(description="bridge, syncer or notifier.")
+    problem: Problem = Field(description="What kind of problem (the Problem values).")
     active: bool = Field(description="True when the problem starts, False when it is over.")
     message: str = Field(description="What happened and what to do, for a person.")
     at: str = Field(description="When, ISO 8601 UTC.")
+    syncer: str | None = Field(None, description="A named syncer's name (`syncer.name`).")

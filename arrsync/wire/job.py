@@ -78,6 +78,8 @@ class JobStatus(BaseModel):
     would_copy: list[str] | None = Field(
         None, description="Dry runs: the names rsync would have copied."
     )
+    syncer: str | None = Field(None, description="The name of the syncer that runs the job, "
+                               "where several share one broker (`syncer.name`); else null.")
     at: str = Field(description="When this message was made, ISO 8601 UTC.")
     percent: int | None = Field(None, description="progress only: percent done.")
     bytes_per_s: int | None = Field(None, description="progress only: current speed.")

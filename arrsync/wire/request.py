@@ -3,9 +3,11 @@
 A request is one of five kinds, told apart by its one key: a path to sync (`{"path"}`, or
 the path as plain text), `{"retry": JOB | "last"}`, `{"dismiss": JOB}`, `{"audit": NAME |
 "all", "fix"}` and `{"replace": PATH, "title"}`; any may carry an `"id"`, which its answer
-echoes. Every producer (the CLI, the status page, Home Assistant's buttons, the audit)
-builds one of these models and sends `payload()`; the syncer reads each request once, with
-`parse_request`, and answers every one with a `RequestAnswer`.
+echoes, and a `"syncer"`, the name of the one syncer that is to answer it. Every producer
+(the CLI, the status page, Home Assistant's buttons, the audit) builds one of these models
+and sends `payload()`; the syncer reads each request once, with `parse_request`, and
+answers every one with a `RequestAnswer`. Where several syncers share the broker, a request
+without `"syncer"` is answered by those it concerns (`syncer.intake.requests`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class _Request(BaseModel):
     key: ClassVar[str]  # the JSON key that names this kind of request
     id: str | None = Field(None, max_length=MAX_REQUEST_ID,
                            description="Echoed in the answer and in the statuses of its jobs.")
+    syncer: str | None = Field(None, max_length=64, description="Only the syncer of this "
+                               "name (`syncer.name`) answers; the others ignore the request.")
 
     def payload(self) -> str:
         return json.dumps(self.model_dump(exclude_defaults=True))
@@ -132,6 +136,8 @@ def _build(kind: type[_Request], data: dict[str, Any], request_id: str | None) -
         raise BadRequest('"fix" must be true or false', request_id)
     if kind is ReplaceRequest and not isinstance(data.get("title"), str | None):
         raise BadRequest('"title" must be a string', request_id)
+    if not isinstance(data.get("syncer"), str | None):
+        raise BadRequest('"syncer" must be the name of a syncer (a string)', request_id)
     fields = {name: data[name] for name in kind.model_fields if name in data}
     request: Request = kind.model_validate({**fields, "id": request_id})  # type: ignore[assignment]
     return request

@@ -160,15 +160,16 @@ def replaceable(check: FileCheck, mapper: PathMapper) -> bool:
     return check.state is FileState.DIFFERENT and policies.get(check.mapping or "") == "recycle"
 
 
-def fix_requests(audit: ArrAudit, mapper: PathMapper) -> list[str]:
+def fix_requests(audit: ArrAudit, mapper: PathMapper, syncer: str | None = None) -> list[str]:
     """What `--fix` sends on `sync/request`: a sync of each missing file, and a replacement
-    of each different-size copy that may be replaced."""
+    of each different-size copy that may be replaced; for the syncer that audited."""
     def request_id() -> str:
         return f"audit-{uuid.uuid4().hex[:12]}"
 
-    return ([PathRequest(path=c.file.path, id=request_id()).payload()
+    return ([PathRequest(path=c.file.path, id=request_id(), syncer=syncer).payload()
              for c in audit.having(FileState.MISSING)]
-            + [ReplaceRequest(replace=c.file.path, title=c.file.title, id=request_id()).payload()
+            + [ReplaceRequest(replace=c.file.path, title=c.file.title, id=request_id(),
+                              syncer=syncer).payload()
                for c in audit.checks if replaceable(c, mapper)])
 
 
@@ -176,7 +177,8 @@ def publish(mqtt: MqttConnection, audit: ArrAudit, mapper: PathMapper, *, fix: b
             timeout: float) -> bool:
     """With `fix`, send the fix requests; then publish the summary, retained. True when the
     broker took everything within `timeout` seconds."""
-    requests = fix_requests(audit, mapper) if fix and not audit.error else []
+    requests = (fix_requests(audit, mapper, mqtt.topics.syncer) if fix and not audit.error
+                else [])
     taken = _deliver(mqtt, [(mqtt.topics.sync_request, body, False) for body in requests],
                      timeout)
     audit.queued = taken

@@ -15,7 +15,7 @@ import click
 
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import ArrInstance, Settings
-from arrsync.topics import audit_level
+from arrsync.topics import Topics, audit_level
 from syncer.audit.check import ArrAudit, FileState, audit_arr, publish, replaceable
 from syncer.copying.guard import DestinationGuard
 from syncer.paths.mapping import PathMapper
@@ -96,7 +96,8 @@ def run_audit(settings: Settings, names: tuple[str, ...], *, fix: bool,
     terminal = sys.stderr.isatty() if terminal is None else terminal
     mapper = PathMapper(settings.syncer.mappings, (settings.syncer.recycle_dir,))
     guard = DestinationGuard()
-    mqtt = MqttConnection(settings.mqtt, "audit", announce=False)
+    mqtt = MqttConnection(settings.mqtt, "audit", announce=False,
+                          topics=Topics(settings.mqtt.base_topic, settings.syncer.name))
     mqtt.start()
     try:
         audits = []

@@ -19,6 +19,7 @@ from arrsync.wire.job import JobAction, JobState
 from arrsync.wire.parse import WireError, describe
 from syncer.intake.changes import MIRRORED, jobs_for_change, mark_upgrades
 from syncer.intake.inbox import IntakeBatch
+from syncer.intake.peers import Peers
 from syncer.intake.plan import Refusal, drop_claimed, jobs_for_event, refused_job
 from syncer.jobs.job import Job
 from syncer.paths.mapping import PathMapper
@@ -29,9 +30,12 @@ DEDUP_WINDOW_S = 24 * 3600  # a path synced within this window is not synced aga
 
 
 class EventPlanner:
-    def __init__(self, mapper: PathMapper, max_attempts: int) -> None:
+    def __init__(self, mapper: PathMapper, max_attempts: int, peers: Peers | None = None
+                 ) -> None:
+        """`peers`: the other syncers on the broker; an import one of them maps is theirs."""
         self.mapper = mapper
         self.max_attempts = max_attempts
+        self.peers = peers
 
     def plan(self, payload: bytes, topic: str, batch: IntakeBatch, now: float) -> None:
         """The jobs of one event, added to `batch`."""
@@ -41,8 +45,9 @@ class EventPlanner:
             reason = (f"the event on {quote(topic)} cannot be read: "
                       f"{clip(describe(exc), QUOTE_CHARS)}")
             log.warning("refused %s: %s", quote(topic), reason)
-            batch.add(None, [refused_job(None, None, clip(topic, QUOTE_CHARS),
-                                         Refusal(topic, reason), now)])
+            if self.peers is None or self.peers.reports_unmapped():  # one report for all
+                batch.add(None, [refused_job(None, None, clip(topic, QUOTE_CHARS),
+                                             Refusal(topic, reason), now)])
             return
         handled = envelope.kind in (EventKind.TEST, *MIRRORED) or (
             envelope.kind is EventKind.IMPORT and envelope.files)
@@ -71,6 +76,7 @@ class EventPlanner:
     def _import(self, envelope: EventEnvelope, batch: IntakeBatch, now: float) -> None:
         planned, refusals = jobs_for_event(envelope, self.mapper,
                                            max_attempts=self.max_attempts, now=now)
+        refusals = [r for r in refusals if self._to_report(envelope, r)]
         jobs = []
         for job in mark_upgrades(planned, envelope, self.mapper):
             if job.action is not JobAction.REPLACE:  # an upgrade replaces an earlier sync
@@ -87,6 +93,22 @@ class EventPlanner:
             log.warning("%s import %r not synced: %s", envelope.app, envelope.title,
                         refusal.reason)
         batch.add(envelope.id, [*jobs, *failed])
+
+    def _to_report(self, envelope: EventEnvelope, refusal: Refusal) -> bool:
+        """An unmapped path is reported by one syncer only, and only when no online
+        syncer maps it (`syncer.intake.peers`)."""
+        if not refusal.unmapped or self.peers is None:
+            return True
+        if owner := self.peers.mapped_by(refusal.path):
+            log.debug("%s import %r: %s is mapped by syncer %s", envelope.app, envelope.title,
+                      quote(refusal.path), owner)
+            return False
+        if not self.peers.reports_unmapped():
+            log.info("%s import %r: %s is under no mapping of an online syncer; syncer %s "
+                     "reports it", envelope.app, envelope.title, quote(refusal.path),
+                     self.peers.reporter() or "(unnamed)")
+            return False
+        return True
 
     def _mirror(self, envelope: EventEnvelope, batch: IntakeBatch, now: float) -> None:
         """A rename or delete: jobs where the mapping's on_rename / on_delete asks for one."""

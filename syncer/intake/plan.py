@@ -16,7 +16,7 @@ from arrsync.units import ancestors
 from arrsync.wire.event import EventEnvelope
 from arrsync.wire.job import JobState
 from syncer.jobs.job import Job
-from syncer.paths.mapping import PathMapper, PathRefused, Route
+from syncer.paths.mapping import PathMapper, PathRefused, Route, Unmapped
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 class Refusal:
     path: str
     reason: str
+    unmapped: bool = False  # under none of this syncer's mappings (maybe another's)
 
 
 def new_job_id() -> str:
@@ -45,7 +46,7 @@ def jobs_for_event(envelope: EventEnvelope, mapper: PathMapper, *, max_attempts:
         try:
             route = mapper.route(imported.path)
         except PathRefused as exc:
-            refusals.append(Refusal(imported.path, str(exc)))
+            refusals.append(Refusal(imported.path, str(exc), isinstance(exc, Unmapped)))
             continue
         routes.setdefault(route.mapping.name, []).append(route)
     jobs = [

@@ -34,9 +34,10 @@ from syncer.audit.runner import AuditRunner
 from syncer.engine.engine import Engine
 from syncer.intake.changes import replace_job
 from syncer.intake.inbox import IntakeBatch
+from syncer.intake.peers import Peers
 from syncer.intake.plan import drop_claimed, job_for_request, new_request_id, retry_refusal
 from syncer.jobs.store import JobStore
-from syncer.paths.mapping import PathMapper, PathRefused
+from syncer.paths.mapping import PathMapper, PathRefused, Unmapped
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +47,45 @@ MAX_MESSAGE = 1000  # characters of an answer's message
 class RequestHandler:
     def __init__(self, mapper: PathMapper, engine: Engine, store: JobStore,
                  auditor: AuditRunner, arrs: list[ArrInstance], max_attempts: int,
-                 name: str | None = None) -> None:
+                 peers: Peers) -> None:
         self.mapper, self.engine, self.store = mapper, engine, store
-        self.auditor, self.arrs, self.max_attempts, self.name = auditor, arrs, max_attempts, name
+        self.auditor, self.arrs, self.max_attempts = auditor, arrs, max_attempts
+        self.peers, self.name = peers, peers.topics.syncer
         self._handlers: dict[type[Any], Callable[[Any, IntakeBatch, float], RequestAnswer]] = {
             PathRequest: self._path, RetryRequest: self._retry,
             DismissRequest: self._dismiss, AuditRequest: self._audit,
             ReplaceRequest: self._replace,
         }
 
-    def answer(self, payload: bytes, batch: IntakeBatch, now: float) -> RequestAnswer:
-        """Read the request once and answer it; its jobs go into `batch`."""
+    def answer(self, payload: bytes, batch: IntakeBatch, now: float) -> RequestAnswer | None:
+        """Read the request once and answer it; its jobs go into `batch`. None: the request
+        is another syncer's to answer (it names one, or concerns what another maps)."""
         try:
             request: Request = parse_request(payload)
         except BadRequest as exc:
+            if not self.peers.reports_unmapped():
+                return None  # one answer, from the syncer that reports what nobody maps
             return self._no(exc.request_id, exc.reason, payload.decode("utf-8", "replace"))
-        return self._handlers[type(request)](request, batch, now)
+        if request.syncer is not None and request.syncer != self.name:
+            return None
+        answer = self._handlers[type(request)](request, batch, now)
+        return answer if request.syncer or self._mine(request, answer) else None
+
+    def _mine(self, request: Request, answer: RequestAnswer) -> bool:
+        """Several syncers: a request for a path or job answered here only where it is
+        this syncer's, or nobody's and this syncer says so for all."""
+        if answer.ok or self.peers.alone() or isinstance(request, AuditRequest):
+            return True
+        if isinstance(request, PathRequest | ReplaceRequest):
+            path = request.path if isinstance(request, PathRequest) else request.replace
+            try:
+                self.mapper.route(path)
+            except Unmapped:
+                return not self.peers.mapped_by(path) and self.peers.reports_unmapped()
+            except PathRefused:
+                pass
+            return True
+        return False  # a job another syncer may hold; the CLI names its syncer
 
     # -- the handlers ------------------------------------------------------------------------
     def _path(self, request: PathRequest, batch: IntakeBatch, now: float) -> RequestAnswer:

@@ -17,6 +17,10 @@ class PathRefused(Exception):
     """The path cannot be synced; the message says why, for a person."""
 
 
+class Unmapped(PathRefused):
+    """The path is under none of this syncer's mappings (another syncer's, perhaps)."""
+
+
 @dataclass(frozen=True)
 class Route:
     mapping: Mapping
@@ -68,7 +72,7 @@ class PathMapper:
             if relative is not None:
                 return self._checked(Route(mapping, relative))
         known = ", ".join(m.arr_path for m in self.mappings) or "none configured"
-        raise PathRefused(f"{quote(clean)} is under no mapping (arr paths: {known})")
+        raise Unmapped(f"{quote(clean)} is under no mapping (arr paths: {known})")
 
     def _checked(self, route: Route) -> Route:
         """Refuse arrsync's own folders and a source that leaves its root through a symlink."""

@@ -1,9 +1,10 @@
-"""Home Assistant MQTT discovery: one `arrsync` device, announced by the syncer.
+"""Home Assistant MQTT discovery: one `arrsync` device per syncer, announced by the syncer.
 
 The syncer announces it because it owns what the entities show (queue, jobs, statistics)
 and its availability is the device's: when the syncer is offline, so are the sensors. The
-configs are retained under `<prefix>/<component>/<node>/<object>/config` (the node is the
-base topic) and published again when Home Assistant says `online` on `<prefix>/status`.
+configs are retained under `<prefix>/<component>/<node>/<object>/config` (the node is
+the base topic, with `_<name>` for a named syncer) and published again when Home
+Assistant says `online` on `<prefix>/status`.
 
 It runs on an MQTT connection of its own with a clean session, so the job intake's durable
 session never carries Home Assistant's traffic. Subscribing to the node's config topics
@@ -25,13 +26,11 @@ import paho.mqtt.client as paho
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import Settings
 from arrsync.topics import COMPONENTS, DiscoveryTopics, Topics, audit_level
-from arrsync.wire.request import AuditRequest, RetryRequest
+from arrsync.wire.request import RETRY_LAST, AuditRequest, RetryRequest
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (component, object id)
-RETRY_LAST = RetryRequest(retry="last").payload()
-AUDIT_ALL = AuditRequest(audit="all").payload()
 KNOWN_TEMPLATE = "{{ 'online' if value in ('online', 'offline') else 'offline' }}"
 
 
@@ -61,8 +60,10 @@ def _last_job(name: str, topic: str, key: str, icon: str) -> dict[str, Any]:
 
 class Discovery:
     def __init__(self, settings: Settings) -> None:
-        self.topics = Topics(settings.mqtt.base_topic)
-        node = DiscoveryTopics.identifier(settings.mqtt.base_topic)
+        self.topics = Topics(settings.mqtt.base_topic, settings.syncer.name)
+        named = settings.syncer.name
+        node = DiscoveryTopics.identifier(
+            f"{settings.mqtt.base_topic}_{named}" if named else settings.mqtt.base_topic)
         self.discovery = DiscoveryTopics(settings.homeassistant.prefix, node)
         self.mqtt = MqttConnection(settings.mqtt, "syncer", announce=False,
                                    client_id=f"{settings.syncer.client_id}-homeassistant")
@@ -70,6 +71,9 @@ class Discovery:
         self._lock = threading.Lock()  # guards _told_refusal
         self._told_refusal = False
         name = "arrsync" if node == "arrsync" else f"arrsync ({settings.mqtt.base_topic})"
+        if named:  # one device per syncer
+            name = f"arrsync {named}" if settings.mqtt.base_topic == "arrsync" else (
+                f"arrsync {named} ({settings.mqtt.base_topic})")
         self._device = {"identifiers": [f"arrsync_{node}"], "name": name,
                         "manufacturer": "arrsync", "model": "arr import syncer",
                         "sw_version": _version()}
@@ -134,11 +138,13 @@ class Discovery:
             }
         configs[("button", "retry_last_failure")] = {
             "name": "Retry last failure", "command_topic": self.topics.sync_request,
-            "payload_press": RETRY_LAST, "qos": 1, "icon": "mdi:restart"}
+            "payload_press": RetryRequest(retry=RETRY_LAST, syncer=self.topics.syncer).payload(),
+            "qos": 1, "icon": "mdi:restart"}
         if self._arrs:
             configs[("button", "audit")] = {
                 "name": "Audit now", "command_topic": self.topics.sync_request,
-                "payload_press": AUDIT_ALL, "qos": 1, "icon": "mdi:clipboard-check"}
+                "payload_press": AuditRequest(audit="all", syncer=self.topics.syncer).payload(),
+                "qos": 1, "icon": "mdi:clipboard-check"}
         return {key: self._complete(key, config) for key, config in configs.items()}
 
     def _complete(self, key: Key, config: dict[str, Any]) -> dict[str, Any]:

@@ -110,7 +110,8 @@ class StatusReporter:
         self.summary()
 
     def job(self, job: Job, state: JobState, **extra: Any) -> JobStatus:
-        status = build_status(job, state, self._mappings.get(job.mapping), **extra)
+        status = build_status(job, state, self._mappings.get(job.mapping),
+                              syncer=self._mqtt.topics.syncer, **extra)
         qos = 0 if state is JobState.PROGRESS else 1
         self._mqtt.publish(self._mqtt.topics.sync_state(state.value),
                            status.model_dump_json(), qos=qos)
@@ -168,6 +169,7 @@ class StatusReporter:
             "failed_total": counts.get(JobState.FAILED.value, 0),
             "last_success": last["success"],
             "last_failure": last["failure"],
+            "syncer": self._mqtt.topics.syncer,
             "at": utc_now_iso(),
         }
         self._mqtt.publish(self._mqtt.topics.syncer_state, json.dumps(body), retain=True)
@@ -184,5 +186,5 @@ class StatusReporter:
     def alert(self, problem: Problem, message: str, *, active: bool = True) -> None:
         """Something needs a person (`arrsync.wire.alert`); the notifier forwards it."""
         alert = Alert(component="syncer", problem=problem, active=active, message=message,
-                      at=utc_now_iso())
+                      at=utc_now_iso(), syncer=self._mqtt.topics.syncer)
         self._mqtt.publish(self._mqtt.topics.alert("syncer"), alert.model_dump_json())
