@@ -44,11 +44,14 @@ class BoardView:
     at: str
     broker_connected: bool
     availability: dict[str, str]            # component → online, offline or unknown
+    broker_lost_at: str | None              # since when the broker is unreachable
     summary: dict[str, Any] | None          # <base>/syncer/state as published
     stats: SyncerStats | None               # <base>/syncer/stats as published
     running: list[JobEntry] = field(default_factory=list)
     recent: list[JobEntry] = field(default_factory=list)
     failed: list[JobEntry] = field(default_factory=list)
+    spooled: int | None = None              # webhooks in the bridge's spool, unsent
+    catch_up: dict[str, dict[str, Any]] | None = None  # each arr's catch-up
 
     def as_json(self) -> dict[str, Any]:
         stats = self.stats or SyncerStats(at="")
@@ -58,7 +61,8 @@ class BoardView:
 
         return {
             "at": self.at, "broker": "connected" if self.broker_connected else "disconnected",
-            "availability": self.availability, "summary": self.summary,
+            "broker_lost_at": self.broker_lost_at, "availability": self.availability,
+            "spooled": self.spooled, "catch_up": self.catch_up, "summary": self.summary,
             "running": entries(self.running), "recent": entries(self.recent),
             "failed": entries(self.failed),
             "today": stats.today.model_dump(), "week": stats.week.model_dump(),
@@ -72,16 +76,22 @@ class StatusBoard:
     def __init__(self, mqtt: MqttConnection) -> None:
         self._mqtt = mqtt
         self._topics = mqtt.topics
-        # Guards the four fields below; messages are parsed before it is taken.
+        # Guards the fields below; messages are parsed before it is taken.
         self._lock = threading.Lock()
         self._jobs: dict[str, JobEntry] = {}
         self._availability: dict[str, str] = {}
         self._summary: dict[str, Any] | None = None
         self._stats: SyncerStats | None = None
+        self._lost_at: str | None = utc_now_iso()  # not connected yet: since the start
         for topic in (self._topics.all_sync_states, self._topics.syncer_state,
                       self._topics.syncer_stats, self._topics.all_availability):
             mqtt.subscribe(topic)
         mqtt.on_message(self.handle)
+        mqtt.on_connection(self._connection)
+
+    def _connection(self, connected: bool) -> None:
+        with self._lock:
+            self._lost_at = None if connected else self._lost_at or utc_now_iso()
 
     # -- in (network thread: parse, then a short update under the lock) ----------------------
     def handle(self, message: paho.MQTTMessage) -> None:
@@ -142,13 +152,18 @@ class StatusBoard:
 
     # -- out ---------------------------------------------------------------------------------
     def view(self) -> BoardView:
+        """The bridge is online while it serves the page; without the broker, what the
+        others last said is no longer known."""
+        connected = self._mqtt.connected.is_set()
         with self._lock:
             jobs = sorted(self._jobs.values(), key=lambda e: e.at, reverse=True)
-            availability = {c: self._availability.get(c, "unknown") for c in COMPONENTS}
-            summary, stats = self._summary, self._stats
+            availability = {c: self._availability.get(c, "unknown") if connected
+                            else "unknown" for c in COMPONENTS}
+            summary, stats, lost_at = self._summary, self._stats, self._lost_at
+        availability["bridge"] = "online"
         return BoardView(
-            at=utc_now_iso(), broker_connected=self._mqtt.connected.is_set(),
-            availability=availability, summary=summary, stats=stats,
+            at=utc_now_iso(), broker_connected=connected, availability=availability,
+            broker_lost_at=None if connected else lost_at, summary=summary, stats=stats,
             running=[e for e in reversed(jobs) if e.state in RUNNING],
             recent=jobs[:RECENT_SHOWN],
             failed=[e for e in jobs if e.state is JobState.FAILED][:FAILED_SHOWN],

@@ -5,6 +5,8 @@ bridge's `before_request`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +16,7 @@ from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from arrsync.units import human_duration, human_size
 from bridge.dashboard.board import BoardView, StatusBoard
 from bridge.dashboard.chart import bar_chart
+from bridge.dashboard.reasons import ReasonFormatter
 
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The page loads only its own files: no inline script or style, no other origin.
@@ -46,6 +49,16 @@ def ago(iso: str | None, now: datetime | None = None) -> str:
     return moment.astimezone().strftime("%b %d %H:%M")
 
 
+def clock(iso: str | None, now: datetime | None = None) -> str:
+    """A moment as a local clock time, with the date when it is not today."""
+    try:
+        moment = datetime.fromisoformat((iso or "").replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return iso or ""
+    today = (now or datetime.now(UTC)).astimezone().date()
+    return moment.strftime("%H:%M:%S" if moment.date() == today else "%b %d %H:%M")
+
+
 def speed(bytes_per_s: float | None) -> str:
     return f"{human_size(bytes_per_s)}/s" if bytes_per_s else "-"
 
@@ -61,7 +74,11 @@ def _same_origin() -> bool:
     return origin is None or urlsplit(origin).netloc == request.host
 
 
-def register_dashboard(app: Flask, board: StatusBoard) -> None:
+def register_dashboard(app: Flask, board: StatusBoard, *, roots: Iterable[str] = (),
+                       outbox: Callable[[], dict[str, Any]] | None = None,
+                       catch_up: Callable[[], dict[str, Any]] | None = None) -> None:
+    """`roots`: the mappings' folders, which reasons are shown relative to; `outbox()`:
+    the relay's health (the spooled count); `catch_up()`: each arr's catch-up."""
     pages = Blueprint("dashboard", __name__, template_folder="templates",
                       static_folder="static", static_url_path="/assets")
 
@@ -69,18 +86,26 @@ def register_dashboard(app: Flask, board: StatusBoard) -> None:
     pages.add_app_template_filter(human_duration, "duration")
     pages.add_app_template_filter(speed, "speed")
     pages.add_app_template_filter(ago, "ago")
+    pages.add_app_template_filter(clock, "clock")
+    pages.add_app_template_filter(ReasonFormatter(roots), "reason")
+
+    def view() -> BoardView:
+        """The board, with what only the bridge knows: its spool and its catch-up."""
+        spooled = outbox().get("spooled") if outbox else None
+        return replace(board.view(), spooled=spooled,
+                       catch_up=catch_up() if catch_up else None)
 
     @pages.get("/")
     def page() -> str:
-        return render_template("status.html", **_context(board.view()))
+        return render_template("status.html", **_context(view()))
 
     @pages.get("/live")
     def live() -> str:
-        return render_template("live.html", **_context(board.view()))
+        return render_template("live.html", **_context(view()))
 
     @pages.get("/api/status")
     def status() -> Response:
-        return jsonify(board.view().as_json())
+        return jsonify(view().as_json())
 
     @pages.post("/api/retry")
     def retry() -> tuple[Response, int]:

@@ -173,5 +173,6 @@ def create_app(settings: Settings, publisher: Publisher,
 
     (metrics or BridgeMetrics()).register(app, publisher, board)
     if board is not None:
-        register_dashboard(app, board)
+        roots = [f for m in settings.syncer.mappings for f in (m.source, m.dest, m.arr_path)]
+        register_dashboard(app, board, roots=roots, outbox=publisher.health, catch_up=catch_up)
     return app
