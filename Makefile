@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := mosquitto mosquitto-clients rsync
+DEB_PACKAGES := mosquitto mosquitto-clients rsync iproute2
 # The status page's browser test drives Debian's chromium: `make test` installs it too.
 test screenshots: BROWSER := chromium
 
@@ -48,12 +48,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 # mosquitto, mosquitto_pub/mosquitto_sub and rsync come from Debian packages, and so does
-# chromium for the tests: Playwright drives it headless and never downloads a browser.
+# chromium for the tests: Playwright drives it headless and never downloads a browser;
+# iproute2's `ip` makes the network namespaces of the test with a syncer on another host.
 system-packages:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v mosquitto_pub >/dev/null 2>&1 || missing="$$missing mosquitto-clients"; \
 	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
+	command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing="$$missing iproute2"; \
 	[ -z "$(BROWSER)" ] || [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -24,11 +24,16 @@ def start_named(broker: LocalBroker, make_settings: Callable[..., Settings], med
     """`start_named("movies", ["Movies 1080p"])`: a syncer of that name with those of the
     media tree's mappings (or `mappings=[...]` of its own)."""
     def start(name: str, mapping_names: list[str] | None = None, *,
-              mappings: list[dict[str, Any]] | None = None, **syncer: Any) -> SyncerService:
+              mappings: list[dict[str, Any]] | None = None, homeassistant_prefix: str = "",
+              **syncer: Any) -> SyncerService:
         chosen = mappings or [media.mapping(m) for m in mapping_names or []]
         settings = syncer_settings(make_settings, broker, media, base_topic, name=name,
                                    mappings=chosen, client_id=f"{base_topic}-{name}",
                                    state_path=str(tmp_path / name / "syncer.db"), **syncer)
+        if homeassistant_prefix:  # each test its own Home Assistant
+            settings = settings.model_copy(update={"homeassistant": settings.homeassistant
+                                                   .model_copy(update={"prefix":
+                                                                       homeassistant_prefix})})
         return start_syncer(settings)
     return start
 
