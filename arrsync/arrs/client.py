@@ -11,14 +11,15 @@ Every failure becomes `ArrUnreadable`, whose message names the arr and never hol
 
 from __future__ import annotations
 
+import json
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import ijson
 from pydantic import ValidationError
 
 from arrsync.arrs.shapes import (
@@ -32,6 +33,7 @@ from arrsync.arrs.shapes import (
     full_path,
     history_import,
 )
+from arrsync.arrs.stream import Limits, NotAList, StreamProblem, list_items, read_all
 from arrsync.settings import ArrInstance
 
 log = logging.getLogger(__name__)
@@ -92,11 +94,14 @@ class ArrClient:
     # -- history ---------------------------------------------------------------------------
     def imports_since(self, since: datetime) -> list[HistoryImport]:
         """Imports recorded at or after `since` (whole seconds), oldest first."""
+        return list(self.each_import_since(since))
+
+    def each_import_since(self, since: datetime) -> Iterator[HistoryImport]:
+        """The same, one at a time as the answer arrives: never the whole answer in memory."""
         include = ({"includeMovie": "true"} if self.arr.app == "radarr"
                    else {"includeSeries": "true", "includeEpisode": "true"})
-        records = self._get_list("/history/since", {"date": api_date(since),
-                                                     "eventType": IMPORTED, **include})
-        imports = []
+        records = self._each("/history/since", {"date": api_date(since),
+                                                 "eventType": IMPORTED, **include})
         for raw in records:
             record = self._parse(HistoryShape, raw, "history record")
             if record is None or record.event_type not in (IMPORTED, 3):
@@ -106,60 +111,67 @@ class ArrClient:
                 log.warning("%s: history record %s names no importedPath; skipped",
                             self.arr.name, record.id)
                 continue
-            imports.append(history_import(record, path, raw))
-        return imports
+            yield history_import(record, path, raw)
 
     # -- inventory -------------------------------------------------------------------------
     def library(self, progress: Progress | None = None) -> list[LibraryFile]:
         """Every file the arr has in its library, as it lists them."""
+        return list(self.each_file(progress))
+
+    def each_file(self, progress: Progress | None = None) -> Iterator[LibraryFile]:
+        """The same, one at a time as the answers arrive. `progress(done, total)`: Radarr
+        (1, 1) once `/movie` is read; Sonarr after each series' files."""
         if self.arr.app == "radarr":
             return self._movie_files(progress)
         return self._episode_files(progress)
 
-    def _movie_files(self, progress: Progress | None) -> list[LibraryFile]:
-        files = []
-        for raw in self._get_list("/movie"):
+    def _movie_files(self, progress: Progress | None) -> Iterator[LibraryFile]:
+        for raw in self._each("/movie"):
             movie = self._parse(MovieShape, raw, "movie")
             if movie is None or movie.movie_file is None:
                 continue
             path = full_path(movie.movie_file, movie.path)
             if path:
                 title = f"{movie.title} ({movie.year})" if movie.year else movie.title or path
-                files.append(LibraryFile(path, movie.movie_file.size, title))
+                yield LibraryFile(path, movie.movie_file.size, title)
         if progress:
             progress(1, 1)
-        return files
 
-    def _episode_files(self, progress: Progress | None) -> list[LibraryFile]:
-        all_series = [s for raw in self._get_list("/series")
+    def _episode_files(self, progress: Progress | None) -> Iterator[LibraryFile]:
+        all_series = [s for raw in self._each("/series")
                       if (s := self._parse(SeriesShape, raw, "series")) is not None]
-        files = []
         for done, series in enumerate(all_series, 1):
-            for raw in self._get_list("/episodefile", {"seriesId": str(series.id)}):
+            for raw in self._each("/episodefile", {"seriesId": str(series.id)}):
                 found = self._parse(FileShape, raw, "episode file")
                 path = full_path(found, series.path) if found else None
                 if found and path:
                     season = (f" S{found.season_number:02d}"
                               if found.season_number is not None else "")
-                    files.append(LibraryFile(path, found.size, f"{series.title}{season}"))
+                    yield LibraryFile(path, found.size, f"{series.title}{season}")
             if progress:
                 progress(done, len(all_series))
-        return files
 
     # -- HTTP ------------------------------------------------------------------------------
-    def _get_list(self, path: str, params: dict[str, str] | None = None) -> list[Any]:
-        data = self._get_json(path, params)
-        if not isinstance(data, list):
-            raise ArrUnreadable(self.arr, f"answered {API}{path} with a JSON "
-                                          f"{type(data).__name__}, not the list the API returns")
-        return data
-
-    def _get_json(self, path: str, params: dict[str, str] | None) -> Any:
+    def _each(self, path: str, params: dict[str, str] | None = None) -> Iterator[Any]:
+        """Each item of a list answer, parsed as it arrives (stream.py); ArrUnreadable on any
+        failure, with what was already yielded left to the caller."""
         if not self.arr.has_key():
             raise ArrUnreadable(self.arr, "no api_key is set (the arr's Settings > General > "
                                           "API Key, in arrs[].api_key)")
+        limits = Limits(f"{API}{path}", self.max_bytes, self.deadline_s)
         try:
-            response = self._fetch(path, params)
+            with self._http.stream("GET", path, params=params) as response:
+                if not 200 <= response.status_code < 300:
+                    body = read_all(limits.chunks(response))
+                    _check_status(self.arr, path, _whole(response, body))
+                try:
+                    yield from list_items(limits.chunks(response))
+                except NotAList as exc:
+                    raise ArrUnreadable(self.arr, _not_a_list(path, response, exc.body)) from None
+                except ijson.JSONError:
+                    raise ArrUnreadable(self.arr, _not_a_list(path, response, b"")) from None
+        except StreamProblem as exc:
+            raise ArrUnreadable(self.arr, str(exc)) from None
         except httpx.TimeoutException:
             raise ArrUnreadable(self.arr, f"no answer to {API}{path} in time") from None
         except httpx.ConnectError as exc:
@@ -167,31 +179,6 @@ class ArrClient:
         except httpx.HTTPError as exc:
             raise ArrUnreadable(self.arr, f"the request for {API}{path} failed "
                                           f"({_reason(exc)})") from None
-        _check_status(self.arr, path, response)
-        try:
-            return response.json()
-        except ValueError:
-            kind = response.headers.get("content-type", "no content type").split(";")[0]
-            raise ArrUnreadable(self.arr, f"answered {API}{path} with something that is not "
-                                          f"JSON ({kind}); is the url the arr's?") from None
-
-    def _fetch(self, path: str, params: dict[str, str] | None) -> httpx.Response:
-        """GET, read within `deadline_s` and `max_bytes` (ArrUnreadable past either)."""
-        began = time.monotonic()
-        with self._http.stream("GET", path, params=params) as response:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if self.max_bytes is not None and len(body) > self.max_bytes:
-                    raise ArrUnreadable(self.arr, f"answered {API}{path} with more than "
-                                                  f"{self.max_bytes} bytes; not read further")
-                if self.deadline_s is not None and time.monotonic() - began > self.deadline_s:
-                    raise ArrUnreadable(self.arr, f"took more than {self.deadline_s:.0f} s to "
-                                                  f"answer {API}{path}; not read further")
-        decoded = [(k, v) for k, v in response.headers.multi_items()  # the body is decoded
-                   if k.lower() not in ("content-encoding", "content-length")]
-        return httpx.Response(response.status_code, headers=decoded, content=bytes(body),
-                              request=response.request)
 
     def _parse(self, model: type[Shape], raw: Any, what: str) -> Shape | None:
         try:
@@ -202,6 +189,24 @@ class ArrClient:
             log.warning("%s: skipped a %s in an unexpected shape (%s: %s)",
                         self.arr.name, what, where, first["msg"])
             return None
+
+
+def _whole(response: httpx.Response, body: bytes) -> httpx.Response:
+    """The streamed response with its (decoded) body, to read an error from."""
+    decoded = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length")]
+    return httpx.Response(response.status_code, headers=decoded, content=body,
+                          request=response.request)
+
+
+def _not_a_list(path: str, response: httpx.Response, body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return (f"answered {API}{path} with something that is not JSON ({kind}); is the url "
+                "the arr's?")
+    return f"answered {API}{path} with a JSON {type(data).__name__}, not the list the API returns"
 
 
 def _check_status(arr: ArrInstance, path: str, response: httpx.Response) -> None:

@@ -34,7 +34,7 @@ from arrsync.settings import ArrInstance, Settings
 from arrsync.topics import Topics
 from arrsync.wire.timestamps import iso_utc
 from bridge.catchup.ledger import CatchUpLedger
-from bridge.catchup.replay import by_file, replayed_event
+from bridge.catchup.replay import FileGroups, replayed_event
 from bridge.outbox.relay import RelayUnavailable
 from bridge.outbox.spool import SpooledEvent
 from bridge.webhooks.envelope import UnreadableEnvelope
@@ -215,25 +215,37 @@ class CatchUp:
                       exc_info=exc)
 
     def read(self, arr: ArrInstance) -> int:
-        """Read one arr's new history and replay what no webhook brought; returns how many."""
+        """Read one arr's new history and replay what no webhook brought; returns how many.
+
+        The answer is read as it arrives and each file is replayed (spooled) as soon as its
+        records are in, so memory does not grow with the length of an outage. A read cut
+        short keeps what it replayed (handled, not replayed again) and leaves the cursor."""
         now = self.clock()
         cursor = self.ledger.cursor(arr.name, now)
         floor = float(int(cursor.floor))  # the arrs' dates have whole seconds
         start = max(cursor.since - OVERLAP_S, floor)
-        with self._client(arr) as client:
-            records = client.imports_since(datetime.fromtimestamp(start, UTC))
         seen = self.ledger.seen_ids(arr.name)
-        fresh = [r for r in records if r.id not in seen and r.date.timestamp() >= floor]
-        replayed = 0
-        for group in by_file(fresh):
-            if self._replay(arr, group, now):
-                replayed += 1
-        future = [r for r in records if r.date.timestamp() > now + FUTURE_SLACK_S]
-        if future:
+        newest, replayed = cursor.since, 0
+        future, latest_future = 0, None
+        groups = FileGroups()
+        with self._client(arr) as client:
+            for record in client.each_import_since(datetime.fromtimestamp(start, UTC)):
+                at = record.date.timestamp()
+                newest = max(newest, at)
+                if at > now + FUTURE_SLACK_S:
+                    future += 1
+                    latest_future = max(latest_future or record.date, record.date)
+                if record.id in seen or at < floor:
+                    continue
+                for group in groups.add(record):
+                    replayed += self._replay(arr, group, now)
+        for group in groups.rest():
+            replayed += self._replay(arr, group, now)
+        if future and latest_future:
             log.warning("catch-up: %d history record(s) of %s are dated in the future (the "
                         "latest %s: a clock gone wrong?); replayed once, the cursor stays at "
-                        "now", len(future), arr.name, max(r.date for r in future).isoformat())
-        newest = min(max((r.date.timestamp() for r in records), default=cursor.since), now)
+                        "now", future, arr.name, latest_future.isoformat())
+        newest = min(newest, now)
         self.ledger.advance(arr.name, newest, keep_seen_after=newest - OVERLAP_S - 1)
         return replayed
 

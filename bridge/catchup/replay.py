@@ -18,14 +18,37 @@ from bridge.webhooks.arr import ArrPayload, Episode, MediaFile, Movie, Series
 from bridge.webhooks.envelope import build_envelope_json
 
 REPLAY_NAMESPACE = uuid.UUID("5b8f0c1e-4a53-4f0e-9a57-2f1d3c0b7a11")
+GROUP_WINDOW_S = 60  # records of one file further apart than this are separate imports
+MAX_OPEN = 1000  # files whose records may still come, at most
 
 
-def by_file(imports: list[HistoryImport]) -> list[list[HistoryImport]]:
-    """The records grouped by imported file, in the order the files first appear."""
-    groups: dict[str, list[HistoryImport]] = {}
-    for record in imports:
-        groups.setdefault(record.imported_path, []).append(record)
-    return list(groups.values())
+
+class FileGroups:
+    """Records grouped by imported file as they stream in, oldest first: a file's group is
+    handed on once the history has moved `GROUP_WINDOW_S` past its last record (an arr
+    writes the records of one import together), or when `MAX_OPEN` files are waiting, so a
+    long history is never held whole."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, list[HistoryImport]] = {}  # by path, oldest first
+
+    def add(self, record: HistoryImport) -> list[list[HistoryImport]]:
+        """Take one record; return the groups now complete, oldest first."""
+        group = self._open.pop(record.imported_path, [])
+        group.append(record)
+        self._open[record.imported_path] = group  # now the newest
+        done = []
+        for path, waiting in list(self._open.items()):
+            late = (record.date - waiting[-1].date).total_seconds() > GROUP_WINDOW_S
+            if not late and len(self._open) <= MAX_OPEN:
+                break
+            done.append(self._open.pop(path))
+        return done
+
+    def rest(self) -> list[list[HistoryImport]]:
+        """The groups still open, at the end of the history."""
+        done, self._open = list(self._open.values()), {}
+        return done
 
 
 def replay_id(arr: ArrInstance, record: HistoryImport) -> str:

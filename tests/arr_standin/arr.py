@@ -33,6 +33,7 @@ class StandInArr:
         self.requests: list[SeenRequest] = []
         self.garbage = False  # answer every request with a 200 HTML page
         self.trickle = False  # answer with headers, then a byte now and then, never ending
+        self.cut_after: int | None = None  # the next list answer: this many items, then cut
         self._closed = threading.Event()
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()  # guards the lists above against the server threads

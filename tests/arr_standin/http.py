@@ -44,9 +44,25 @@ def handler_for(arr: StandInArr) -> type[BaseHTTPRequestHandler]:
                 status, body = arr.answer(url.path[len(base):], query)
             except BadParameter as exc:
                 status, body = 400, exc.problem
+            if isinstance(body, list) and arr.cut_after is not None:
+                return self._cut(body)
             payload = json.dumps(body).encode() if body is not None else b""
             self._send(status, payload, "application/json; charset=utf-8" if payload
                        else None)
+
+        def _cut(self, body: list[Any]) -> None:
+            """The first items and half of the next, then the connection closes: an arr
+            that restarts in the middle of an answer."""
+            keep, arr.cut_after = arr.cut_after or 0, None
+            whole = json.dumps(body).encode()
+            sent = "[" + ", ".join(json.dumps(item) for item in body[:keep])
+            sent += ", " + json.dumps(body[keep])[:40] if keep < len(body) else ""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(whole)))
+            self.end_headers()
+            self.wfile.write(sent.encode())
+            self.close_connection = True
 
         def _trickle(self) -> None:  # JSON white space, a byte every 0.2 s, for ever
 
