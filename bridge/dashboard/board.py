@@ -1,7 +1,8 @@
 """What the status page and the metrics show, built only from what the MQTT topics carry.
 
-The board subscribes, on the bridge's connection, to the job status messages, the syncer's
-retained summary and statistics, and every component's availability. The retained ones
+The board subscribes, on the bridge's connection, to the job status messages, the syncers'
+retained summaries and statistics (each named syncer's too, combined: `syncers`), and every
+component's availability. The retained ones
 arrive at once after a (re)start, so a restarted bridge shows the recent jobs and totals
 without asking anyone; the live status messages then keep it up to the second. For each
 job the newest message wins, whichever topic brought it.
@@ -27,6 +28,7 @@ from arrsync.wire.job import JobState, JobStatus
 from arrsync.wire.request import RetryRequest
 from arrsync.wire.statistics import JobEntry, SyncerStats, parse_stats
 from arrsync.wire.timestamps import utc_now_iso
+from bridge.dashboard.syncers import combine_stats, combine_summaries
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +81,13 @@ class StatusBoard:
         # Guards the fields below; messages are parsed before it is taken.
         self._lock = threading.Lock()
         self._jobs: dict[str, JobEntry] = {}
-        self._availability: dict[str, str] = {}
-        self._summary: dict[str, Any] | None = None
-        self._stats: SyncerStats | None = None
+        self._availability: dict[str, str] = {}  # component, or "syncer <name>"
+        self._summaries: dict[str, dict[str, Any]] = {}  # by syncer name ("": unnamed)
+        self._stats: dict[str, SyncerStats] = {}
         self._lost_at: str | None = utc_now_iso()  # not connected yet: since the start
         for topic in (self._topics.all_sync_states, self._topics.syncer_state,
-                      self._topics.syncer_stats, self._topics.all_availability):
+                      self._topics.syncer_stats, self._topics.all_availability,
+                      self._topics.every_syncer):
             mqtt.subscribe(topic)
         mqtt.on_message(self.handle)
         mqtt.on_connection(self._connection)
@@ -96,38 +99,43 @@ class StatusBoard:
     # -- in (network thread: parse, then a short update under the lock) ----------------------
     def handle(self, message: paho.MQTTMessage) -> None:
         topic, payload = message.topic, bytes(message.payload)
+        syncer = self._topics.syncer_topic(topic)
         component = self._topics.availability_component(topic)
         if component:
+            name = f"syncer {syncer.syncer}" if syncer and syncer.syncer else component
             with self._lock:
-                self._availability[component] = payload.decode(errors="replace") or "unknown"
-        elif topic == self._topics.syncer_stats:
-            self._take_stats(payload)
-        elif topic == self._topics.syncer_state:
-            self._take_summary(payload)
+                self._availability[name] = payload.decode(errors="replace") or "unknown"
+        elif syncer and syncer.leaf == "stats":
+            self._take_stats(topic, syncer.syncer or "", payload)
+        elif syncer and syncer.leaf == "state":
+            self._take_summary(topic, syncer.syncer or "", payload)
         elif self._topics.sync_state_name(topic):
             self._take_status(payload)
 
-    def _take_stats(self, payload: bytes) -> None:
+    def _take_stats(self, topic: str, syncer: str, payload: bytes) -> None:
         if not payload:
             return
         try:
             stats = parse_stats(payload)
         except ValidationError:
-            log.warning("ignoring malformed statistics on %s", self._topics.syncer_stats)
+            log.warning("ignoring malformed statistics on %s", topic)
             return
         with self._lock:
-            self._stats = stats
+            self._stats[syncer] = stats
             for entry in [*stats.recent, *stats.running]:
                 self._keep(entry)
 
-    def _take_summary(self, payload: bytes) -> None:
+    def _take_summary(self, topic: str, syncer: str, payload: bytes) -> None:
         try:
             summary = json.loads(payload) if payload else None
         except ValueError:
-            log.warning("ignoring a malformed summary on %s", self._topics.syncer_state)
+            log.warning("ignoring a malformed summary on %s", topic)
             return
         with self._lock:
-            self._summary = summary if isinstance(summary, dict) else None
+            if isinstance(summary, dict):
+                self._summaries[syncer] = summary
+            else:
+                self._summaries.pop(syncer, None)
 
     def _take_status(self, payload: bytes) -> None:
         try:
@@ -157,9 +165,13 @@ class StatusBoard:
         connected = self._mqtt.connected.is_set()
         with self._lock:
             jobs = sorted(self._jobs.values(), key=lambda e: e.at, reverse=True)
+            named = sorted(c for c in self._availability if c not in COMPONENTS)
+            shown = [c for c in COMPONENTS if c != "syncer" or "syncer" in self._availability
+                     or not named]
             availability = {c: self._availability.get(c, "unknown") if connected
-                            else "unknown" for c in COMPONENTS}
-            summary, stats, lost_at = self._summary, self._stats, self._lost_at
+                            else "unknown" for c in [*shown, *named]}
+            summary = combine_summaries(self._summaries)
+            stats, lost_at = combine_stats(self._stats), self._lost_at
         availability["bridge"] = "online"
         return BoardView(
             at=utc_now_iso(), broker_connected=connected, availability=availability,
