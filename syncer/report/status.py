@@ -89,17 +89,22 @@ class StatusReporter:
         """Publish the summary now (the last success and failure as the store has them:
         they outlive a restart), then after changes, at most every SUMMARY_INTERVAL_S."""
         for key, state in (("success", JobState.SUCCEEDED), ("failure", JobState.FAILED)):
-            try:
-                found = self._store.recent(1, state)
-            except Exception as exc:  # a damaged store: the summary says so
-                if not is_store_failure(exc):
-                    raise
-                found = []
-            if found:
+            if found := self._newest(state):
                 with self._lock:
-                    self._last[key] = self._last[key] or _last_of(found[0])
+                    self._last[key] = self._last[key] or found
         self.summary()
         self._summaries.start()
+
+    def _newest(self, state: JobState) -> dict[str, Any] | None:
+        """The newest job in `state` as the summary names it; None if none (or the store
+        cannot be read: the summary says so)."""
+        try:
+            found = self._store.recent(1, state)
+        except Exception as exc:
+            if not is_store_failure(exc):
+                raise
+            found = []
+        return _last_of(found[0]) if found else None
 
     def stop(self) -> None:
         """Publish the last summary now; no more after it."""
@@ -121,6 +126,13 @@ class StatusReporter:
             key = "success" if state is JobState.SUCCEEDED else "failure"
             with self._lock:
                 self._last[key] = _last_of(job, status.at)
+                failure = self._last["failure"]
+                resolved = key == "success" and failure is not None and failure["job"] == job.id
+            if resolved:  # a retried failure that now succeeded: the newest still failed, as
+                newest = self._newest(JobState.FAILED)  # a restart rebuilds it
+                with self._lock:
+                    if self._last["failure"] is failure:
+                        self._last["failure"] = newest
         if state is not JobState.PROGRESS:
             self._wanted.set()
         return status

@@ -130,3 +130,29 @@ def test_a_long_title_is_cut_to_a_state_home_assistant_takes(settings: Settings)
     assert json.loads(render(synced["json_attributes_template"], summary))["title"] == "T" * 300
     assert ha_state(failure, summary) == UNKNOWN
     assert json.loads(render(failure["json_attributes_template"], summary)) == {}
+
+
+def test_last_failure_after_a_retry_succeeds_is_what_a_restart_shows(
+    settings: Settings, start_syncer: Callable[[Settings], SyncerService], broker: LocalBroker,
+    media: MediaTree, base_topic: str,
+) -> None:
+    """A failure retried to success is no longer the last failure: the newest job still
+    failed is, the same the summary rebuilt by a restarted syncer names."""
+    topics = Topics(base_topic)
+    syncer = start_syncer(settings)
+    with MqttWatcher(broker.port, [f"{base_topic}/sync/+", topics.syncer_state]) as watcher:
+        for n, title in enumerate(("Gone (1990)", "Late (2020)")):
+            mosquitto_pub(broker.port, topics.sync_request, f"/movies/{title}")
+            watcher.wait_for("/failed", count=n + 1)
+        late = watcher.on("/failed")[-1].json()["job"]
+        media.put("/movies/Late (2020)/Late (2020).mkv", b"here now")
+        mosquitto_pub(broker.port, topics.sync_request, json.dumps({"retry": late}))
+        summary = watcher.wait_for("/syncer/state", where=lambda m: (
+            m.json()["last_success"] or {}).get("job") == late)[-1].json()
+    assert summary["last_failure"]["title"] == "Gone (1990)"
+    before = states(settings, broker)
+    assert (before["last_failure"], before["last_synced"]) == ("Gone (1990)", "Late (2020)")
+    syncer.stop()
+    start_syncer(settings)
+    after = states(settings, broker)
+    assert (after["last_failure"], after["last_synced"]) == ("Gone (1990)", "Late (2020)")
