@@ -6,7 +6,7 @@ DEB_PACKAGES := mosquitto mosquitto-clients rsync iproute2
 # The status page's browser test drives Debian's chromium: `make test` installs it too.
 test screenshots: BROWSER := chromium
 
-.PHONY: test run lint bench bench-growth soak screenshots system-packages clean
+.PHONY: test run lint bench bench-growth soak screenshots system-packages clean ha-check
 
 test: $(VENV)/.installed system-packages
 	$(BIN)/ruff check .
@@ -34,6 +34,12 @@ bench-growth: $(VENV)/.installed system-packages
 MINUTES ?= 10
 soak: $(VENV)/.installed system-packages
 	$(BIN)/python -m tests.soak.run --minutes $(MINUTES)
+
+# The real Home Assistant core (the newest release for this Python, in build/ha-venv) and
+# Debian's Prometheus against the real stack; installs a lot, so not in `make test`
+# (docs/home-tools.md). Fails with one line per problem.
+ha-check: $(VENV)/.installed system-packages
+	$(BIN)/python -m tests.homecheck
 
 # The status page's screenshot in docs/images, taken by its browser test.
 screenshots: $(VENV)/.installed system-packages
