@@ -1,8 +1,9 @@
 """The audit: is every file the arrs list at its destination, with the size the arr knows?
 
 Each arr's inventory (Radarr `/movie` with its embedded files; Sonarr `/series`, then
-`/episodefile` per series) goes through the mappings to its destination, which is looked
-at a few files at a time (thousands of stat calls over NFS are slow one by one). A mapping
+`/episodefile` per series) is read as it arrives and goes through the mappings to its
+destination, where each folder is read once (`look.py`); only the counts and the files a
+person must act on are kept, so memory does not grow with the library. A mapping
 whose destination is not ready (the guard's checks) makes the audit fail rather than count
 every file missing. With `fix`, each missing file becomes a request on `sync/request`, as
 `arrsync-syncer trigger` sends, and each copy of another size a `replace` request where
@@ -11,56 +12,59 @@ the mapping's `on_upgrade` allows it; the running syncer does them like any othe
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from arrsync.arrs.client import ArrClient, ArrUnreadable, LibraryFile, Progress, shown_url
+from arrsync.arrs.client import ArrClient, ArrUnreadable, Progress, shown_url
 from arrsync.mqtt import MqttConnection
 from arrsync.settings import ArrInstance
 from arrsync.units import human_size
 from arrsync.wire.audit import AuditSummary
 from arrsync.wire.request import PathRequest, ReplaceRequest
 from arrsync.wire.timestamps import utc_now_iso
+from syncer.audit.look import FileCheck, FileState, check_each
 from syncer.copying.guard import DestinationGuard
 from syncer.jobs.outcome import DestinationNotReady
-from syncer.paths.mapping import PathMapper, PathRefused
+from syncer.paths.mapping import PathMapper
 
-STAT_THREADS = 8
-
-
-class FileState(StrEnum):
-    PRESENT = "present"        # at its destination with the arr's size
-    MISSING = "missing"        # not at its destination: --fix copies it
-    DIFFERENT = "different"    # at its destination with another size: --fix may replace it
-    UNMAPPED = "unmapped"      # under no mapping: not mirrored, not counted as missing
-
-
-@dataclass(frozen=True)
-class FileCheck:
-    file: LibraryFile
-    state: FileState
-    mapping: str | None = None
-    dest: str | None = None
-    dest_size: int | None = None
+PROGRESS_EVERY = 100  # files checked between two progress reports
 
 
 @dataclass
 class ArrAudit:
+    """One arr's audit: the count of each state, and the files a person must read about
+    (missing, different size), never every file of the library."""
+
     arr: ArrInstance
-    checks: list[FileCheck] = field(default_factory=list)
+    counts: Counter[FileState] = field(default_factory=Counter)
+    noted: list[FileCheck] = field(default_factory=list)  # missing and different, in order
+    unmapped_example: str | None = None  # the first file under no mapping
+    mappings: set[str] = field(default_factory=set)  # the mappings that have files
     error: str | None = None  # the arr or a destination could not be read
     queued: int = 0  # syncs requested by fix and taken by the broker
 
+    def add(self, check: FileCheck) -> None:
+        self.counts[check.state] += 1
+        if check.state in (FileState.MISSING, FileState.DIFFERENT):
+            self.noted.append(check)
+        if check.state is FileState.UNMAPPED and self.unmapped_example is None:
+            self.unmapped_example = check.file.path
+        if check.mapping:
+            self.mappings.add(check.mapping)
+
+    @property
+    def files(self) -> int:
+        return sum(self.counts.values())
+
     def count(self, state: FileState) -> int:
-        return sum(1 for check in self.checks if check.state is state)
+        return self.counts[state]
 
     def having(self, state: FileState) -> list[FileCheck]:
-        return [check for check in self.checks if check.state is state]
+        """The missing or the different files (the others are only counted)."""
+        return [check for check in self.noted if check.state is state]
 
     def summary(self) -> AuditSummary:
         def counted(state: FileState) -> int | None:
@@ -68,7 +72,7 @@ class ArrAudit:
 
         return AuditSummary(
             arr=self.arr.name, app=self.arr.app,
-            files=None if self.error else len(self.checks),
+            files=None if self.error else self.files,
             present=counted(FileState.PRESENT), missing=counted(FileState.MISSING),
             different_size=counted(FileState.DIFFERENT), unmapped=counted(FileState.UNMAPPED),
             queued=self.queued, error=self.error, at=utc_now_iso(),
@@ -79,7 +83,7 @@ class ArrAudit:
         head = f"{self.arr.name} ({self.arr.app}, {shown_url(self.arr.url)})"
         if self.error:
             return [f"{head}: {self.error}"]
-        counts = (f"{len(self.checks)} files, {self.count(FileState.PRESENT)} present, "
+        counts = (f"{self.files} files, {self.count(FileState.PRESENT)} present, "
                   f"{self.count(FileState.MISSING)} missing, "
                   f"{self.count(FileState.DIFFERENT)} different size")
         lines = [f"{head}: {counts}"]
@@ -88,10 +92,9 @@ class ArrAudit:
         for check in self.having(FileState.DIFFERENT):
             lines.append(f"  different size  {check.file.title}: {check.dest} "
                          f"(arr {_size(check.file.size)}, destination {_size(check.dest_size)})")
-        unmapped = self.having(FileState.UNMAPPED)
-        if unmapped:
-            lines.append(f"  {len(unmapped)} file(s) under no mapping, not mirrored "
-                         f"(e.g. {unmapped[0].file.path})")
+        if self.unmapped_example:
+            lines.append(f"  {self.count(FileState.UNMAPPED)} file(s) under no mapping, not "
+                         f"mirrored (e.g. {self.unmapped_example})")
         return lines
 
 
@@ -99,57 +102,33 @@ def _size(size: int | None) -> str:
     return "unknown" if size is None else f"{human_size(size)}, {size} bytes"
 
 
-def check_file(file: LibraryFile, mapper: PathMapper) -> FileCheck:
-    try:
-        route = mapper.route(file.path)
-    except PathRefused:
-        return FileCheck(file, FileState.UNMAPPED)
-    name = route.mapping.name
-    try:
-        size = os.stat(route.dest).st_size
-    except (FileNotFoundError, NotADirectoryError):
-        return FileCheck(file, FileState.MISSING, name, route.dest)
-    same = file.size is None or size == file.size
-    state = FileState.PRESENT if same else FileState.DIFFERENT
-    return FileCheck(file, state, name, route.dest, size)
-
-
-def check_files(files: list[LibraryFile], mapper: PathMapper,
-                progress: Progress | None = None) -> list[FileCheck]:
-    checks = []
-    with ThreadPoolExecutor(STAT_THREADS, thread_name_prefix="audit-stat") as pool:
-        for done, check in enumerate(pool.map(lambda f: check_file(f, mapper), files), 1):
-            checks.append(check)
-            if progress:
-                progress(done, len(files))
-    return checks
-
-
-def check_destinations(checks: list[FileCheck], mapper: PathMapper,
-                       guard: DestinationGuard) -> None:
+def check_destinations(audit: ArrAudit, mapper: PathMapper, guard: DestinationGuard) -> None:
     """DestinationNotReady if a mapping with files to check cannot be trusted now."""
-    used = {check.mapping for check in checks}
     for mapping in mapper.mappings:
-        if mapping.name in used:
+        if mapping.name in audit.mappings:
             guard.check(mapping)
 
 
 def audit_arr(arr: ArrInstance, mapper: PathMapper, guard: DestinationGuard, *,
               reading: Progress | None = None, checking: Progress | None = None,
               client: Callable[[ArrInstance], ArrClient] = ArrClient) -> ArrAudit:
-    """Read one arr's inventory and check every file; an unreadable arr is `error`."""
+    """Read one arr's inventory and check every file as it comes; an unreadable arr is
+    `error`. `reading(done, total)`: Sonarr's series read; `checking(done, seen)`: the
+    files checked so far, of those read so far."""
     audit = ArrAudit(arr)
     try:
         with client(arr) as api:
-            files = api.library(reading)
-        audit.checks = check_files(files, mapper, checking)
-        check_destinations(audit.checks, mapper, guard)
+            for done, check in enumerate(check_each(api.each_file(reading), mapper), 1):
+                audit.add(check)
+                if checking and done % PROGRESS_EVERY == 0:
+                    checking(done, done)
+        if checking:
+            checking(audit.files, audit.files)
+        check_destinations(audit, mapper, guard)
     except ArrUnreadable as exc:
-        audit.error = f"cannot be read: {exc.problem}"
-        audit.checks = []
+        audit = ArrAudit(arr, error=f"cannot be read: {exc.problem}")
     except (DestinationNotReady, OSError) as exc:
-        audit.error = f"cannot check the destinations: {exc}"
-        audit.checks = []
+        audit = ArrAudit(arr, error=f"cannot check the destinations: {exc}")
     return audit
 
 
@@ -170,7 +149,7 @@ def fix_requests(audit: ArrAudit, mapper: PathMapper, syncer: str | None = None)
              for c in audit.having(FileState.MISSING)]
             + [ReplaceRequest(replace=c.file.path, title=c.file.title, id=request_id(),
                               syncer=syncer).payload()
-               for c in audit.checks if replaceable(c, mapper)])
+               for c in audit.having(FileState.DIFFERENT) if replaceable(c, mapper)])
 
 
 def publish(mqtt: MqttConnection, audit: ArrAudit, mapper: PathMapper, *, fix: bool,

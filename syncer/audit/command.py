@@ -25,25 +25,25 @@ BROKER_WAIT_S = 10
 
 
 class Bar:
-    """A progress bar on a terminal (stderr); otherwise one plain line when work starts."""
+    """A progress bar on a terminal (stderr), with a note after it."""
 
-    def __init__(self, label: str, terminal: bool, plain: str = "") -> None:
-        self.label, self.terminal, self.plain = label, terminal, plain
+    def __init__(self, label: str) -> None:
+        self.label = label
         self._bar: Any = None
-        self._started = False
         self._done = 0
+        self._note: str | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        if not self._started:
-            self._started = True
-            if not self.terminal:
-                click.echo(self.plain.format(total=total), err=True)
-                return
-            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr,
+                                          item_show_func=lambda note: note)
             self._bar.__enter__()
-        if self._bar is not None:
-            self._bar.update(done - self._done)
-            self._done = done
+        self._bar.update(done - self._done, self._note)
+        self._done = done
+
+    def note(self, text: str) -> None:
+        """Shown after the bar from its next step on."""
+        self._note = text
 
     def close(self) -> None:
         if self._bar is not None:
@@ -68,23 +68,29 @@ def chosen(settings: Settings, names: tuple[str, ...]) -> list[ArrInstance] | st
 
 def audit_one(arr: ArrInstance, mapper: PathMapper, guard: DestinationGuard,
               terminal: bool) -> ArrAudit:
-    """One arr's audit with a bar for each step: reading the library, checking the files."""
+    """One arr's audit, the files checked as the library is read. On a terminal: Sonarr's
+    series read as a bar, with the files checked after it; Radarr's files checked as a count
+    (its one answer has no total until it ends)."""
     if not terminal:
-        click.echo(f"{arr.name}: reading the library", err=True)
-    reading = Bar(f"{arr.name}: series read", terminal)
-    checking = Bar(f"{arr.name}: files checked at their destinations", terminal,
-                   plain=f"{arr.name}: checking {{total}} files at their destinations")
+        click.echo(f"{arr.name}: reading the library and checking each file at its "
+                   "destination", err=True)
+        return audit_arr(arr, mapper, guard)
+    series = Bar(f"{arr.name}: series read")
 
-    def check_progress(done: int, total: int) -> None:
-        reading.close()
-        checking(done, total)
+    def checked(done: int, _seen: int) -> None:
+        text = f"{done} files checked at their destinations"
+        if arr.app == "sonarr":
+            series.note(text)
+        else:
+            click.echo(f"\r{arr.name}: {text}", err=True, nl=False)
 
     try:
-        return audit_arr(arr, mapper, guard, checking=check_progress,
-                         reading=reading if terminal and arr.app == "sonarr" else None)
+        return audit_arr(arr, mapper, guard, checking=checked,
+                         reading=series if arr.app == "sonarr" else None)
     finally:
-        reading.close()
-        checking.close()
+        series.close()
+        if arr.app != "sonarr":
+            click.echo(err=True)  # ends the count's line
 
 
 def run_audit(settings: Settings, names: tuple[str, ...], *, fix: bool,

@@ -1,0 +1,97 @@
+"""Looking at the destinations for the audit: each folder is read once, a few at a time.
+
+An arr's files come in as its answer is read (never the whole library in memory); they are
+taken in batches, each file routed through the mappings, and the files of one destination
+folder are looked up in one `os.scandir` of that folder, folders in parallel on a small
+pool (over NFS a listing is one round trip where a stat per file is one each). Only the
+files found in a listing are stat'ed, for their size; a folder that is not there makes all
+its files missing at once.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+
+from arrsync.arrs.client import LibraryFile
+from syncer.paths.mapping import PathMapper, PathRefused, Route
+
+THREADS = 8  # folders read at once
+BATCH = 500  # files routed together, then looked up folder by folder
+
+
+class FileState(StrEnum):
+    PRESENT = "present"        # at its destination with the arr's size
+    MISSING = "missing"        # not at its destination: --fix copies it
+    DIFFERENT = "different"    # at its destination with another size: --fix may replace it
+    UNMAPPED = "unmapped"      # under no mapping: not mirrored, not counted as missing
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    file: LibraryFile
+    state: FileState
+    mapping: str | None = None
+    dest: str | None = None
+    dest_size: int | None = None
+
+
+def verdict(file: LibraryFile, route: Route, size: int | None) -> FileCheck:
+    """What the destination's size (None: no such file) says about the arr's file."""
+    name = route.mapping.name
+    if size is None:
+        return FileCheck(file, FileState.MISSING, name, route.dest)
+    same = file.size is None or size == file.size
+    return FileCheck(file, FileState.PRESENT if same else FileState.DIFFERENT, name,
+                     route.dest, size)
+
+
+def look_in_folder(folder: str, wanted: list[tuple[LibraryFile, Route]]) -> list[FileCheck]:
+    """The files of one destination folder, from one listing of it."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = {entry.name: entry for entry in listing}
+    except (FileNotFoundError, NotADirectoryError):
+        entries = {}
+    checks = []
+    for file, route in wanted:
+        entry = entries.get(posixpath.basename(route.dest))
+        size = None
+        if entry is not None:
+            try:
+                size = entry.stat().st_size  # follows a link, as a copy would
+            except FileNotFoundError:  # a dangling link, or removed since the listing
+                size = None
+        checks.append(verdict(file, route, size))
+    return checks
+
+
+def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
+    batch: list[LibraryFile] = []
+    for file in files:
+        batch.append(file)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def check_each(files: Iterable[LibraryFile], mapper: PathMapper) -> Iterator[FileCheck]:
+    """Each file's check, batch by batch as `files` arrives."""
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="audit-look") as pool:
+        for batch in _batches(files):
+            folders: dict[str, list[tuple[LibraryFile, Route]]] = {}
+            for file in batch:
+                try:
+                    route = mapper.route(file.path)
+                except PathRefused:
+                    yield FileCheck(file, FileState.UNMAPPED)
+                    continue
+                folders.setdefault(posixpath.dirname(route.dest), []).append((file, route))
+            for checks in pool.map(look_in_folder, folders, folders.values()):
+                yield from checks
