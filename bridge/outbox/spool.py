@@ -9,10 +9,15 @@ that finds no commit running commits; the others wait on their own event, and th
 hands on to the first of them (no lock convoy). Each request still gets its own outcome (a
 duplicate id fails only its own insert). Removals of delivered events ride along; their
 caller waits for them too, so the relay never reads a row it removed.
+
+A drained backlog gives its space back: SQLite keeps a file at its largest, so when a
+removal leaves the spool empty with `SHRINK_PAGES` free pages or more in the file (a long
+broker outage drained), the file is compacted (`VACUUM`, the WAL truncated).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,6 +27,9 @@ from pathlib import Path
 
 from arrsync.sqlitefile import open_sqlite
 
+log = logging.getLogger(__name__)
+
+SHRINK_PAGES = 1024  # free pages (4 KiB each) an empty spool may keep before it compacts
 LOST = ("Events in it that were not yet published are lost (`sqlite3 FILE .recover` may save "
         "some); the arrs do not send them again.")
 
@@ -116,8 +124,11 @@ class Spool:
                 for ticket in tickets:
                     if ticket.event:
                         ticket.error = self._insert(ticket.event)
-                self._db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in removals])
+                removed = self._db.executemany("DELETE FROM events WHERE id = ?",
+                                               [(i,) for i in removals]).rowcount
                 self._db.execute("COMMIT")
+                if removed > 0:
+                    self._shrink_if_drained()
             except sqlite3.Error as exc:
                 error = exc
                 with suppress(sqlite3.Error):  # nothing began, or it is closed
@@ -132,6 +143,18 @@ class Spool:
             self._committing = successor is not None
         if successor:
             successor.woken.set()
+
+    def _shrink_if_drained(self) -> None:
+        """Compact the file if it is empty of events and mostly free pages (under the lock)."""
+        if self._db.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+            return
+        if self._db.execute("PRAGMA freelist_count").fetchone()[0] < SHRINK_PAGES:
+            return
+        try:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:  # busy: the next drained backlog tries again
+            log.info("the spool was not compacted now: %s", exc)
 
     def _insert(self, event: SpooledEvent) -> sqlite3.IntegrityError | None:
         """One row; a duplicate id fails this insert alone, not the transaction."""
