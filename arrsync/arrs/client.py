@@ -71,8 +71,9 @@ class ArrClient:
 
     def __init__(self, arr: ArrInstance, *, timeout: httpx.Timeout | float = TIMEOUT,
                  deadline_s: float | None = None, max_bytes: int | None = None) -> None:
-        """`deadline_s`: the most one answer may take in all (an arr that trickles its
-        answer resets every read timeout); `max_bytes`: the largest answer taken."""
+        """`deadline_s`: the most one answer may keep us waiting in all (an arr that trickles
+        its answer resets every read timeout; the time the caller spends on each item read is
+        not counted); `max_bytes`: the largest answer taken."""
         self.arr = arr
         self.deadline_s = deadline_s
         self.max_bytes = max_bytes

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 OVERLAP_S = 60  # re-read this much before the newest date seen
 FUTURE_SLACK_S = 60  # a record dated later than now plus this is from a clock gone wrong
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-DEADLINE_S = 120.0  # the most one history answer may take in all
+DEADLINE_S = 120.0  # the most one history answer may keep us waiting, in all
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
 
 
