@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := mosquitto mosquitto-clients rsync iproute2
+DEB_PACKAGES := mosquitto mosquitto-clients rsync
 # The status page's browser test drives Debian's chromium: `make test` installs it too.
 test screenshots: BROWSER := chromium
+# The test of a syncer on another host makes network namespaces with iproute2's `ip`.
+test: NETNS := iproute2
 
 .PHONY: test run lint bench bench-growth soak screenshots system-packages clean ha-check
 
@@ -54,14 +56,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 # mosquitto, mosquitto_pub/mosquitto_sub and rsync come from Debian packages, and so does
-# chromium for the tests: Playwright drives it headless and never downloads a browser;
-# iproute2's `ip` makes the network namespaces of the test with a syncer on another host.
+# chromium for the tests: Playwright drives it headless and never downloads a browser.
 system-packages:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v mosquitto_pub >/dev/null 2>&1 || missing="$$missing mosquitto-clients"; \
 	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
-	command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing="$$missing iproute2"; \
+	[ -z "$(NETNS)" ] || command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing="$$missing iproute2"; \
 	[ -z "$(BROWSER)" ] || [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
