@@ -7,6 +7,10 @@ arrive at once after a (re)start, so a restarted bridge shows the recent jobs an
 without asking anyone; the live status messages then keep it up to the second. For each
 job the newest message wins, whichever topic brought it.
 
+Alerts (`<component>/alert`: a message the notifier could not deliver, an event set
+aside, a store that cannot be written) are shown while active; one that says its problem is
+over removes it. Not retained: the page shows those heard since the bridge started.
+
 It also sends the page's one request: `{"retry": JOB}` on `<base>/sync/request`.
 """
 
@@ -24,6 +28,7 @@ from pydantic import ValidationError
 
 from arrsync.mqtt import MqttConnection
 from arrsync.topics import COMPONENTS
+from arrsync.wire.alert import Alert
 from arrsync.wire.job import JobState, JobStatus
 from arrsync.wire.request import RetryRequest
 from arrsync.wire.statistics import JobEntry, SyncerStats, parse_stats
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 KEEP_JOBS = 200
 RECENT_SHOWN = 15
 FAILED_SHOWN = 10
+ALERTS_SHOWN = 5
 RUNNING = (JobState.STARTED, JobState.PROGRESS)
 RetryOutcome = Literal["requested", "refused", "no answer", "broker disconnected"]
 
@@ -52,6 +58,7 @@ class BoardView:
     running: list[JobEntry] = field(default_factory=list)
     recent: list[JobEntry] = field(default_factory=list)
     failed: list[JobEntry] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # active ones, newest first
     spooled: int | None = None              # webhooks in the bridge's spool, unsent
     catch_up: dict[str, dict[str, Any]] | None = None  # each arr's catch-up
 
@@ -67,6 +74,7 @@ class BoardView:
             "spooled": self.spooled, "catch_up": self.catch_up, "summary": self.summary,
             "running": entries(self.running), "recent": entries(self.recent),
             "failed": entries(self.failed),
+            "alerts": [alert.model_dump(mode="json") for alert in self.alerts],
             "today": stats.today.model_dump(), "week": stats.week.model_dump(),
             "mappings": [m.model_dump() for m in stats.mappings],
             "days": [d.model_dump() for d in stats.days],
@@ -85,9 +93,10 @@ class StatusBoard:
         self._summaries: dict[str, dict[str, Any]] = {}  # by syncer name ("": unnamed)
         self._stats: dict[str, SyncerStats] = {}
         self._lost_at: str | None = utc_now_iso()  # not connected yet: since the start
+        self._alerts: dict[tuple[str, str], Alert] = {}  # (topic, problem) → active alert
         for topic in (self._topics.all_sync_states, self._topics.syncer_state,
                       self._topics.syncer_stats, self._topics.all_availability,
-                      self._topics.every_syncer):
+                      self._topics.every_syncer, self._topics.all_alerts):
             mqtt.subscribe(topic)
         mqtt.on_message(self.handle)
         mqtt.on_connection(self._connection)
@@ -105,6 +114,8 @@ class StatusBoard:
             name = f"syncer {syncer.syncer}" if syncer and syncer.syncer else component
             with self._lock:
                 self._availability[name] = payload.decode(errors="replace") or "unknown"
+        elif self._topics.alert_component(topic):
+            self._take_alert(topic, payload)
         elif syncer and syncer.leaf == "stats":
             self._take_stats(topic, syncer.syncer or "", payload)
         elif syncer and syncer.leaf == "state":
@@ -124,6 +135,18 @@ class StatusBoard:
             self._stats[syncer] = stats
             for entry in [*stats.recent, *stats.running]:
                 self._keep(entry)
+
+    def _take_alert(self, topic: str, payload: bytes) -> None:
+        try:
+            alert = Alert.model_validate_json(payload)
+        except ValidationError:
+            log.warning("ignoring a malformed alert on %s", topic)
+            return
+        with self._lock:
+            if alert.active:
+                self._alerts[(topic, alert.problem.value)] = alert
+            else:
+                self._alerts.pop((topic, alert.problem.value), None)
 
     def _take_summary(self, topic: str, syncer: str, payload: bytes) -> None:
         try:
@@ -172,6 +195,7 @@ class StatusBoard:
                             else "unknown" for c in [*shown, *named]}
             summary = combine_summaries(self._summaries)
             stats, lost_at = combine_stats(self._stats), self._lost_at
+            alerts = sorted(self._alerts.values(), key=lambda a: a.at, reverse=True)
         availability["bridge"] = "online"
         return BoardView(
             at=utc_now_iso(), broker_connected=connected, availability=availability,
@@ -179,6 +203,7 @@ class StatusBoard:
             running=[e for e in reversed(jobs) if e.state in RUNNING],
             recent=jobs[:RECENT_SHOWN],
             failed=[e for e in jobs if e.state is JobState.FAILED][:FAILED_SHOWN],
+            alerts=alerts[:ALERTS_SHOWN],
         )
 
     def request_retry(self, job: str, timeout: float = 5.0) -> RetryOutcome:

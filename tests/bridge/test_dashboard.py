@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from arrsync.settings import Settings
+from arrsync.wire.alert import Alert, Problem
 from arrsync.wire.job import JobState
 from arrsync.wire.statistics import DayTotal, JobEntry, SyncerStats, Tally
 from bridge.dashboard.chart import bar_chart
@@ -112,6 +113,29 @@ def test_the_board_shows_what_the_topics_carry(
     assert "rsync said &lt;no&gt;" in page  # escaped: arr titles and errors are not markup
     assert '<progress max="100" value="55"' in page
     assert 'data-retry="bad1"' in page
+
+
+def test_alerts_are_shown_while_active(
+    running: RunningBridge, broker: LocalBroker, base_topic: str,
+) -> None:
+    """The notifier's alert for a message it could not deliver (and any component's) is on
+    the page until an alert says that problem is over."""
+    def alert(component: str, problem: Problem, active: bool, message: str) -> None:
+        mosquitto_pub(broker.port, f"{base_topic}/{component}/alert", Alert(
+            component=component, problem=problem, active=active, message=message,
+            at="2026-11-25T12:00:00.000Z").model_dump_json())
+
+    alert("notifier", Problem.NOTIFY, True, "not delivered to tgram://…/123: timed out")
+    alert("bridge", Problem.SPOOL, True, "the spool cannot be written")
+    view = wait_until(lambda: len((v := api_status(running))["alerts"]) == 2 and v,
+                      message="two alerts")
+    assert {a["component"] for a in view["alerts"]} == {"notifier", "bridge"}
+    page = http("GET", f"{running.url}/live", auth=AUTH).body.decode()
+    assert "Needs attention" in page and "not delivered to tgram://…/123" in page
+    alert("bridge", Problem.SPOOL, False, "the spool works again")
+    view = wait_until(lambda: len((v := api_status(running))["alerts"]) == 1 and v,
+                      message="the bridge's alert gone")
+    assert view["alerts"][0]["problem"] == "notify"
 
 
 def test_retry_publishes_a_request_for_the_syncer(
