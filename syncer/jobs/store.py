@@ -20,9 +20,9 @@ from pathlib import Path
 from arrsync.sqlitefile import open_sqlite, transaction
 from arrsync.units import ancestors
 from arrsync.wire.job import ACTIVE, FINISHED, JobAction, JobState
-from syncer.jobs.daily import ensure_daily
 from syncer.jobs.health import LOST
 from syncer.jobs.job import Job
+from syncer.jobs.sums import COUNTS, ensure_sums
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS jobs_updated ON jobs (updated_at);
+CREATE INDEX IF NOT EXISTS jobs_state_updated ON jobs (state, updated_at);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (
     mapping TEXT NOT NULL, path TEXT NOT NULL, job TEXT NOT NULL,
@@ -128,7 +129,7 @@ class JobStore:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
         if not had_claims:
             self._db.execute(BACKFILL_CLAIMS)
-        ensure_daily(self._db)  # the statistics' per-day sums, kept by triggers
+        ensure_sums(self._db)  # per day and per state, kept by triggers (sums.py)
         self._read_lock = threading.Lock()  # guards the reader connection
         self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._reader.row_factory = sqlite3.Row
@@ -281,5 +282,5 @@ class JobStore:
         return [_job(row) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        rows = self._read("SELECT state, count(*) FROM jobs GROUP BY state")
+        rows = self._read(COUNTS)
         return {row[0]: row[1] for row in rows}

@@ -4,7 +4,7 @@
 Both live in the job store's SQLite file, read and written through a connection of their
 own (WAL lets it read while the engine writes). The history is the sums per day of the
 finished jobs the store keeps (`syncer.keep_finished_days`), kept as jobs end
-(`syncer/jobs/daily.py`), so reading it costs the same at 100,000 jobs as at 1,000; the
+(`syncer/jobs/sums.py`), so reading it costs the same at 100,000 jobs as at 1,000; the
 counters are a table of their own that only grows, so pruning old jobs never lowers a
 Prometheus counter. Days and weeks are local time.
 """
@@ -29,7 +29,7 @@ from arrsync.wire.statistics import (
     MappingTotals,
     Tally,
 )
-from syncer.jobs.daily import SINCE
+from syncer.jobs.sums import SINCE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stats_counters (
@@ -106,7 +106,7 @@ class History:
 
     def daily(self, since: float) -> list[DaySum]:
         """Per local day and mapping from the day of `since` (a local midnight): the sums the
-        job store keeps as jobs end (`syncer/jobs/daily.py`), a few rows however many jobs
+        job store keeps as jobs end (`syncer/jobs/sums.py`), a few rows however many jobs
         there are."""
         with self._lock:
             rows = self._db.execute(SINCE, (since,)).fetchall()

@@ -1,5 +1,6 @@
-"""The per-day sums the statistics read: always those a scan of the kept jobs would give,
-through every write the store makes, and back-filled once into a store from before them."""
+"""The sums the store keeps beside its jobs (copies per day for the statistics, jobs per
+state for the summary): always those a scan of the kept jobs would give, through every
+write the store makes, and back-filled once into a store from before them."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def job(name: str, at: float, mapping: str = "Movies", size: int = 10,
     return Job(id=name, trigger=None, app="radarr", instance=None, title=None,
                download_id=None, mapping=mapping, paths=[f"/{name}"], state=JobState.QUEUED,
                action=action, bytes=size, duration_s=None, created_at=at, updated_at=at)
+
+
+def scanned_states(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
 
 
 def order(day: DaySum) -> tuple[str, str]:
@@ -91,6 +97,8 @@ def test_the_sums_follow_every_write_of_the_store(tmp_path: Path) -> None:
             store.prune(finished_before=now - 2 * DAY)
             jobs = {n: j for n, j in jobs.items() if store.get(n) is not None}
             assert same(kept(path, midnight), scanned(path, midnight))
+            assert store.counts() == scanned_states(path)
+    assert store.counts() == scanned_states(path)
     store.close()
     assert same(kept(path, midnight), scanned(path, midnight))
     assert sum(d.count for d in kept(path, midnight)) > 10  # the walk did finish copies
@@ -106,15 +114,21 @@ def test_a_store_from_before_the_sums_is_back_filled_once(tmp_path: Path) -> Non
     with sqlite3.connect(path) as db:  # as an older syncer left it: jobs, no sums
         for trigger in ("insert", "update_old", "update_new", "delete"):
             db.execute(f"DROP TRIGGER daily_copies_{trigger}")
+        for trigger in ("insert", "update", "delete"):
+            db.execute(f"DROP TRIGGER job_states_{trigger}")
         db.execute("DROP TABLE daily_copies")
+        db.execute("DROP TABLE job_states")
     since = midnight_before(START, 1)
     expected = scanned(path, since)
     assert sum(d.count for d in expected) == 40
 
     for _ in range(2):  # opened again: filled once, not added twice
-        JobStore(path).close()
+        store = JobStore(path)
+        assert store.counts() == {"succeeded": 40}
+        store.close()
         assert same(kept(path, since), expected)
     store = JobStore(path)  # and kept from then on
     store.save_many([replace(finished[0], state=JobState.FAILED)])
+    assert store.counts() == {"succeeded": 39, "failed": 1}
     store.close()
     assert sum(d.count for d in kept(path, since)) == 39

@@ -1,13 +1,15 @@
-"""The copies of each local day and mapping, kept as running sums beside the jobs.
+"""Running sums kept beside the jobs: the copies of each local day and mapping, and the
+jobs in each state.
 
-The statistics show what was copied per day for 30 days; summing the jobs for that at every
-publish costs more as the store fills (100,000 jobs kept after an `audit --fix`). Triggers
-keep `daily_copies` in step with `jobs` in the same transaction as every write: a copy or
-replace job that is stored as succeeded adds itself to the day of its `updated_at` (local
-time, as SQLite's `localtime` has it: the C library's, as Python's), and takes itself off
-when it changes again or is pruned. So the sums are always exactly those of the jobs kept,
-and a read is a few rows however many jobs there are. A store from before this table gets it
-back-filled from its jobs once, when it is opened.
+The statistics show what was copied per day for 30 days, and the retained summary how many
+jobs are in each state; counting the jobs for that at every publish costs more as the store
+fills (100,000 jobs kept after an `audit --fix`). Triggers keep `daily_copies` and
+`job_states` in step with `jobs` in the same transaction as every write: a copy or replace
+job stored as succeeded adds itself to the day of its `updated_at` (local time, as SQLite's
+`localtime` has it: the C library's, as Python's), and takes itself off when it changes
+again or is pruned; a job counts in its state. So the sums are always exactly those of the
+jobs kept, and a read is a few rows however many jobs there are. A store from before a table
+gets it back-filled from its jobs once, when it is opened.
 """
 
 from __future__ import annotations
@@ -58,20 +60,37 @@ SELECT date(updated_at, 'unixepoch', 'localtime') AS day, mapping, count(*), sum
        total(duration_s)
 FROM jobs WHERE state = 'succeeded' AND action IN ('copy', 'replace') GROUP BY day, mapping
 """
+STATES = (
+    """CREATE TABLE job_states (
+        state TEXT PRIMARY KEY,
+        count INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TRIGGER job_states_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO job_states (state, count) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET count = count + 1; END""",
+    """CREATE TRIGGER job_states_update AFTER UPDATE OF state ON jobs
+        WHEN OLD.state IS NOT NEW.state BEGIN
+        UPDATE job_states SET count = count - 1 WHERE state = OLD.state;
+        INSERT INTO job_states (state, count) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET count = count + 1; END""",
+    """CREATE TRIGGER job_states_delete AFTER DELETE ON jobs BEGIN
+        UPDATE job_states SET count = count - 1 WHERE state = OLD.state; END""",
+    "INSERT INTO job_states (state, count) SELECT state, count(*) FROM jobs GROUP BY state",
+)
+COUNTS = "SELECT state, count FROM job_states WHERE count > 0"
 SINCE = ("SELECT day, mapping, count, bytes, seconds FROM daily_copies "
          "WHERE day >= date(?, 'unixepoch', 'localtime') AND count > 0")
 
 
-def ensure_daily(db: sqlite3.Connection) -> None:
-    """Create the table and its triggers, and fill it from the jobs, once (in one
+def ensure_sums(db: sqlite3.Connection) -> None:
+    """Create each table with its triggers, and fill it from the jobs, once (in one
     transaction: two processes opening an old store back-fill it once)."""
-    exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'daily_copies'"
-    if db.execute(exists).fetchone():
-        return
-    with transaction(db, "BEGIN IMMEDIATE"):
-        if db.execute(exists).fetchone():
-            return
-        for statement in SCHEMA:
-            db.execute(statement)
-        db.execute(BACKFILL)
-
+    for table, statements in (("daily_copies", (*SCHEMA, BACKFILL)), ("job_states", STATES)):
+        exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        if db.execute(exists, (table,)).fetchone():
+            continue
+        with transaction(db, "BEGIN IMMEDIATE"):
+            if db.execute(exists, (table,)).fetchone():
+                continue
+            for statement in statements:
+                db.execute(statement)
