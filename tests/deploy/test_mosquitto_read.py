@@ -42,6 +42,11 @@ PUBLICATIONS = [
     ("bridge", "arrsync/bridge/alert", {"bridge", "notifier", "viewer", HA}),
     ("notifier", "arrsync/notifier/alert", {"bridge", "notifier", "viewer", HA}),
     ("syncer", "arrsync/syncer/alert", {"bridge", "syncer", "notifier", "viewer", HA}),
+    # A named syncer's (syncer.name: offsite): the notifier reads its alerts and availability.
+    ("syncer", "arrsync/syncer/offsite/alert", {"bridge", "syncer", "notifier", "viewer", HA}),
+    ("syncer", "arrsync/syncer/offsite/availability",
+     {"bridge", "syncer", "notifier", "viewer", HA}),
+    ("syncer", "arrsync/syncer/offsite/mappings", {"bridge", "syncer", "viewer", HA}),
     ("syncer", HA_CONFIG, {"syncer", HA}),
     (HA, HA_STATUS, {"syncer", HA}),
     ("notifier", NOTIFIER_ONLINE, {"bridge", "notifier", "viewer", HA}),
