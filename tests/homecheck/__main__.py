@@ -15,6 +15,8 @@ from tests.homecheck.scenario import Check
 
 def main() -> int:
     began = time.monotonic()
+    print("[ha-check] installing what is missing: Home Assistant core in build/ha-venv "
+          "(the first time takes minutes), Debian's prometheus", flush=True)
     try:
         version = install_home_assistant()
         prometheus, promtool = install_prometheus()

@@ -5,6 +5,7 @@ Assistant pins them itself), and Debian's `prometheus` (`prometheus`, `promtool`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HA_VENV = ROOT / "build" / "ha-venv"
 HA_PYTHON = HA_VENV / "bin" / "python"
 # What Home Assistant sets up here: its defaults (bootstrap.DEFAULT_INTEGRATIONS), the MQTT
-# integration, and what their manifests depend on.
-LOADED = ("mqtt", "frontend", "backup", "hardware", "network", "system_health", "logger",
+# integration, camera (set up along the way), and what their manifests depend on.
+LOADED = ("mqtt", "frontend", "camera", "backup", "hardware", "network", "system_health", "logger",
           "application_credentials", "automation", "person", "scene", "script", "tag", "zone",
           "counter", "input_boolean", "input_button", "input_datetime", "input_number",
           "input_select", "input_text", "schedule", "timer")
@@ -82,12 +83,12 @@ def install_home_assistant() -> str:
     version = ha_version()
     if version is None:
         raise InstallError(f"the homeassistant package in {HA_VENV} does not import")
-    marker = HA_VENV / f".installed-{version}"
+    wanted = [f"homeassistant=={version}", *_requirements(package / "components"),
+              *EXTRA_PINS]
+    digest = hashlib.sha256(" ".join(wanted).encode()).hexdigest()[:12]
+    marker = HA_VENV / f".installed-{digest}"  # a new list of requirements installs again
     if not marker.exists():
-        constraints = str(package / "package_constraints.txt")
-        _run([*pip, f"homeassistant=={version}", *_requirements(package / "components"),
-              *EXTRA_PINS,
-              "-c", constraints])
+        _run([*pip, *wanted, "-c", str(package / "package_constraints.txt")])
         marker.touch()
     return version
 
