@@ -1,11 +1,11 @@
 """Looking at the destinations for the audit: each folder is read once, a few at a time.
 
 An arr's files come in as its answer is read (never the whole library in memory); they are
-taken in batches, each file routed through the mappings, and the files of one destination
-folder are looked up in one `os.scandir` of that folder, folders in parallel on a small
-pool (over NFS a listing is one round trip where a stat per file is one each). Only the
-files found in a listing are stat'ed, for their size; a folder that is not there makes all
-its files missing at once.
+taken in batches, each file routed through the mappings (folder by folder: `routes.py`),
+and the files of one destination folder are looked up in one `os.scandir` of that folder,
+folders in parallel on a small pool (over NFS a listing is one round trip where a stat per
+file is one each). Only the files found in a listing are stat'ed, for their size; a folder
+that is not there makes all its files missing at once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from arrsync.arrs.client import LibraryFile
+from syncer.audit.routes import Routes
 from syncer.paths.mapping import PathMapper, PathRefused, Route
 
 THREADS = 8  # folders read at once
@@ -83,12 +84,13 @@ def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
 
 def check_each(files: Iterable[LibraryFile], mapper: PathMapper) -> Iterator[FileCheck]:
     """Each file's check, batch by batch as `files` arrives."""
+    routes = Routes(mapper)
     with ThreadPoolExecutor(THREADS, thread_name_prefix="audit-look") as pool:
         for batch in _batches(files):
             folders: dict[str, list[tuple[LibraryFile, Route]]] = {}
             for file in batch:
                 try:
-                    route = mapper.route(file.path)
+                    route = routes.route(file.path)
                 except PathRefused:
                     yield FileCheck(file, FileState.UNMAPPED)
                     continue
