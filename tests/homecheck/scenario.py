@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from arrsync.config import load_settings
+from arrsync.wire.timestamps import utc_now_iso
 from syncer.report.homeassistant import Discovery
 from tests.helpers import wait_until
 from tests.homecheck.checks import (
@@ -98,7 +99,7 @@ class Check:
         self.stack.start()
         self.watch = watch = Watcher(self.stack.broker.port)
         wait(lambda: all(watch.current(f"arrsync/{c}/availability") == "online"
-                             for c in COMPONENTS), 60, "bridge, syncer and notifier online")
+                         for c in COMPONENTS), 60, "bridge, syncer and notifier online")
         self.expected = Discovery(load_settings(self.stack.config)).entities()
         self.prometheus.start()
         self.hass.start()
@@ -145,8 +146,8 @@ class Check:
                            "(their files never came)")
         long = f"{LONG_TITLE} (2020)"[:255]
         shown = wait(lambda: self.state(SYNCED) == long and
-                         self.state(FAILED) == "Lost Film (1998)", 30,
-                         "Last synced and Last failure in Home Assistant") and True
+                     self.state(FAILED) == "Lost Film (1998)", 30,
+                     "Last synced and Last failure in Home Assistant") and True
         self.expect(shown, "Last synced shows the long title cut to 255 characters; Last "
                     "failure shows the failed import")
         self.problems += entity_problems(self.expected, self.hass.states())
@@ -157,7 +158,7 @@ class Check:
         answers = len(self.watch.on("arrsync/sync/response"))
         self.hass.press(self.entity(RETRY))
         found = wait(lambda: self.watch.on("arrsync/sync/response")[answers:]
-                         if self.watch else None, 30, "the answer to the refused Retry")
+                     if self.watch else None, 30, "the answer to the refused Retry")
         self.expect(found[0].get("ok") is False and not self.statuses("failed"),
                     "Retry pressed with nothing failed: answered ok=false on "
                     "arrsync/sync/response, no failed job",
@@ -174,9 +175,9 @@ class Check:
                     "job ran again and succeeded", f"Retry ran {done['job']}, not {failed['job']}")
         self.hass.press(self.entity(AUDIT))
         summary = wait(lambda: self.watch.current("arrsync/audit/radarr") if self.watch
-                           else None, 60, "the audit's summary")
+                       else None, 60, "the audit's summary")
         missing = wait(lambda: self.state(MISSING) not in ("unknown", "None"), 30,
-                           "Missing at destination (Radarr)") and self.state(MISSING)
+                       "Missing at destination (Radarr)") and self.state(MISSING)
         self.expect(missing == str(summary.get("missing")),
                     f"Audit now pressed: the audit ran, Missing at destination shows {missing}",
                     f"Audit now: sensor {missing}, summary {summary}")
@@ -184,12 +185,15 @@ class Check:
     def restarts(self) -> None:
         assert self.watch
         before = {SYNCED: self.state(SYNCED), FAILED: self.state(FAILED)}
-        self.watch.latest.pop("arrsync/syncer/availability", None)
-        self.stack.restart("syncer")
-        wait(lambda: self.watch and self.watch.current("arrsync/syncer/availability")
-                 == "online", 60, "the restarted syncer online")
-        summary = wait(lambda: self.watch and self.watch.current("arrsync/syncer/state"),
-                           30, "the restarted syncer's summary")
+        watch = self.watch
+        self.stack.end("syncer")
+        watch.forget("arrsync/syncer/availability")
+        began = utc_now_iso()
+        self.stack.run("syncer")  # online, and its summary rebuilt from the job store
+        wait(lambda: watch.current("arrsync/syncer/availability") == "online", 60,
+             "the restarted syncer online")
+        summary = wait(lambda: (found := watch.current("arrsync/syncer/state")) and
+                       found["at"] > began and found, 30, "the restarted syncer's summary")
         self.hass.stop()
         self.hass.start()
         wait(self.all_entities, 120, "the entities after Home Assistant's restart")

@@ -84,9 +84,9 @@ class Stack:
             [str(BIN / PROCESSES[name]), "--config", str(self.config)],
             stdout=log, stderr=subprocess.STDOUT, env=env)
 
-    def restart(self, name: str) -> None:
+    def end(self, name: str) -> None:
+        """SIGTERM, as systemd or docker stops it; `run(name)` starts it again."""
         stop_processes([self.processes.pop(name)])
-        self.run(name)
 
     def stop(self) -> None:
         stop_processes([p for p in self.processes.values() if p.poll() is None])

@@ -15,7 +15,7 @@ from tests.homecheck.stack import USERS
 
 class Watcher:
     def __init__(self, port: int) -> None:
-        self._lock = threading.Lock()  # guards messages and retained
+        self._lock = threading.Lock()  # guards messages and latest
         self.messages: list[tuple[str, dict[str, Any]]] = []
         self.latest: dict[str, Any] = {}
         client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
@@ -44,6 +44,12 @@ class Watcher:
     def current(self, topic: str) -> Any:
         with self._lock:
             return self.latest.get(topic)
+
+    def forget(self, *topics: str) -> None:
+        """Forget the latest message on each topic: `current` waits for the next one."""
+        with self._lock:
+            for topic in topics:
+                self.latest.pop(topic, None)
 
     def stop(self) -> None:
         self._client.disconnect()
