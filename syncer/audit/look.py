@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ from syncer.paths.mapping import PathMapper, PathRefused, Route
 
 THREADS = 8  # folders read at once
 BATCH = 500  # files routed together, then looked up folder by folder
+AHEAD = 2  # batches looked up while the next is read
 
 
 class FileState(StrEnum):
@@ -83,8 +85,10 @@ def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
 
 
 def check_each(files: Iterable[LibraryFile], mapper: PathMapper) -> Iterator[FileCheck]:
-    """Each file's check, batch by batch as `files` arrives."""
+    """Each file's check, batch by batch as `files` arrives: a batch's folders are read on
+    the pool while the next batch is read from the arr (at most `AHEAD` batches wait)."""
     routes = Routes(mapper)
+    waiting: deque[list[Future[list[FileCheck]]]] = deque()
     with ThreadPoolExecutor(THREADS, thread_name_prefix="audit-look") as pool:
         for batch in _batches(files):
             folders: dict[str, list[tuple[LibraryFile, Route]]] = {}
@@ -95,5 +99,11 @@ def check_each(files: Iterable[LibraryFile], mapper: PathMapper) -> Iterator[Fil
                     yield FileCheck(file, FileState.UNMAPPED)
                     continue
                 folders.setdefault(posixpath.dirname(route.dest), []).append((file, route))
-            for checks in pool.map(look_in_folder, folders, folders.values()):
-                yield from checks
+            waiting.append([pool.submit(look_in_folder, folder, wanted)
+                            for folder, wanted in folders.items()])
+            while len(waiting) > AHEAD:
+                for future in waiting.popleft():
+                    yield from future.result()
+        while waiting:
+            for future in waiting.popleft():
+                yield from future.result()
