@@ -192,7 +192,6 @@ class CatchUp:
         with self._cond:
             state.last_read = iso_utc(self.clock())
             state.last_error = None
-            state.replayed += replayed
         if self._failing.pop(arr.name, None):
             log.info("catch-up reads the history of %s again", arr.name)
         if replayed:
@@ -267,6 +266,9 @@ class CatchUp:
             log.info("catch-up replays an import of %s that came by no webhook: %s (%s)",
                      arr.name, path, outcome)
         self.ledger.handled(arr.name, [(r.id, r.date.timestamp()) for r in group], path, now)
+        if not came:  # counted as it goes: a read cut off later keeps its count
+            with self._cond:
+                self._states[arr.name].replayed += 1
         return not came
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from arrsync.settings import Settings
+from bridge.catchup import replay
 from tests.arr_standin import StandInArr
 from tests.bridge.test_catchup import KEY, arr_entry, read_now, started
 from tests.helpers import MqttWatcher, http
@@ -29,8 +30,10 @@ def arr(request: pytest.FixtureRequest) -> Iterator[StandInArr]:
 def test_an_answer_cut_off_midway_replays_each_import_once_in_all(
     broker: LocalBroker, make_settings: Callable[..., Settings], base_topic: str,
     start_bridge: Callable[[Settings], RunningBridge], arr: StandInArr,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     radarr = arr
+    monkeypatch.setattr(replay, "MAX_OPEN", 5)  # files are handed on as the answer goes
     bridge = started(start_bridge(make_settings(broker, arrs=[arr_entry(radarr)])))
     records = []
     for n in range(30):
@@ -41,6 +44,7 @@ def test_an_answer_cut_off_midway_replays_each_import_once_in_all(
         read_now(bridge)
         health = http("GET", f"{bridge.url}/health").json()["catch_up"]["Radarr"]
         assert health["last_error"] and "/history/since" in health["last_error"]
+        assert health["replayed"] == 12 - 5  # spooled before the cut: kept, and counted
         read_now(bridge)  # the next read: from the same cursor
         events = watcher.wait_for("/events/radarr/Download", count=30)
         read_now(bridge)  # and once more: nothing new
