@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from arrsync.arrs.client import LibraryFile
 from syncer.audit.routes import Routes
-from syncer.paths.mapping import PathMapper, PathRefused, Route
+from syncer.paths.mapping import PathMapper, PathRefused
 
 THREADS = 8  # folders read at once
 BATCH = 500  # files routed together, then looked up folder by folder
@@ -43,17 +43,26 @@ class FileCheck:
     dest_size: int | None = None
 
 
-def verdict(file: LibraryFile, route: Route, size: int | None) -> FileCheck:
+@dataclass(frozen=True)
+class Wanted:
+    """A file of the arr's library and where its mapping puts it."""
+
+    file: LibraryFile
+    mapping: str
+    dest: str
+
+
+def verdict(wanted: Wanted, size: int | None) -> FileCheck:
     """What the destination's size (None: no such file) says about the arr's file."""
-    name = route.mapping.name
+    file = wanted.file
     if size is None:
-        return FileCheck(file, FileState.MISSING, name, route.dest)
+        return FileCheck(file, FileState.MISSING, wanted.mapping, wanted.dest)
     same = file.size is None or size == file.size
-    return FileCheck(file, FileState.PRESENT if same else FileState.DIFFERENT, name,
-                     route.dest, size)
+    return FileCheck(file, FileState.PRESENT if same else FileState.DIFFERENT, wanted.mapping,
+                     wanted.dest, size)
 
 
-def look_in_folder(folder: str, wanted: list[tuple[LibraryFile, Route]]) -> list[FileCheck]:
+def look_in_folder(folder: str, wanted: list[Wanted]) -> list[FileCheck]:
     """The files of one destination folder, from one listing of it."""
     try:
         with os.scandir(folder) as listing:
@@ -61,15 +70,15 @@ def look_in_folder(folder: str, wanted: list[tuple[LibraryFile, Route]]) -> list
     except (FileNotFoundError, NotADirectoryError):
         entries = {}
     checks = []
-    for file, route in wanted:
-        entry = entries.get(posixpath.basename(route.dest))
+    for one in wanted:
+        entry = entries.get(posixpath.basename(one.dest))
         size = None
         if entry is not None:
             try:
                 size = entry.stat().st_size  # follows a link, as a copy would
             except FileNotFoundError:  # a dangling link, or removed since the listing
                 size = None
-        checks.append(verdict(file, route, size))
+        checks.append(verdict(one, size))
     return checks
 
 
@@ -91,14 +100,16 @@ def check_each(files: Iterable[LibraryFile], mapper: PathMapper) -> Iterator[Fil
     waiting: deque[list[Future[list[FileCheck]]]] = deque()
     with ThreadPoolExecutor(THREADS, thread_name_prefix="audit-look") as pool:
         for batch in _batches(files):
-            folders: dict[str, list[tuple[LibraryFile, Route]]] = {}
+            folders: dict[str, list[Wanted]] = {}
             for file in batch:
                 try:
                     route = routes.route(file.path)
                 except PathRefused:
                     yield FileCheck(file, FileState.UNMAPPED)
                     continue
-                folders.setdefault(posixpath.dirname(route.dest), []).append((file, route))
+                dest = route.dest
+                folders.setdefault(posixpath.dirname(dest), []).append(
+                    Wanted(file, route.mapping.name, dest))
             waiting.append([pool.submit(look_in_folder, folder, wanted)
                             for folder, wanted in folders.items()])
             while len(waiting) > AHEAD:
