@@ -82,6 +82,14 @@ def look_in_folder(folder: str, wanted: list[Wanted]) -> list[FileCheck]:
     return checks
 
 
+Share = list[tuple[int, str, list[Wanted]]]  # (place in the batch, folder, its files)
+
+
+def look_in_folders(share: Share) -> list[tuple[int, list[FileCheck]]]:
+    """One thread's share of a batch's folders (a task per folder costs more than it reads)."""
+    return [(place, look_in_folder(folder, wanted)) for place, folder, wanted in share]
+
+
 def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
     batch: list[LibraryFile] = []
     for file in files:
@@ -97,7 +105,7 @@ def check_each(files: Iterable[LibraryFile], mapper: PathMapper) -> Iterator[Fil
     """Each file's check, batch by batch as `files` arrives: a batch's folders are read on
     the pool while the next batch is read from the arr (at most `AHEAD` batches wait)."""
     routes = Routes(mapper)
-    waiting: deque[list[Future[list[FileCheck]]]] = deque()
+    waiting: deque[list[Future[list[tuple[int, list[FileCheck]]]]]] = deque()
     with ThreadPoolExecutor(THREADS, thread_name_prefix="audit-look") as pool:
         for batch in _batches(files):
             folders: dict[str, list[Wanted]] = {}
@@ -110,11 +118,17 @@ def check_each(files: Iterable[LibraryFile], mapper: PathMapper) -> Iterator[Fil
                 dest = route.dest
                 folders.setdefault(posixpath.dirname(dest), []).append(
                     Wanted(file, route.mapping.name, dest))
-            waiting.append([pool.submit(look_in_folder, folder, wanted)
-                            for folder, wanted in folders.items()])
+            places = [(n, folder, wanted) for n, (folder, wanted) in enumerate(folders.items())]
+            waiting.append([pool.submit(look_in_folders, places[n::THREADS])
+                            for n in range(min(THREADS, len(places)))])
             while len(waiting) > AHEAD:
-                for future in waiting.popleft():
-                    yield from future.result()
+                yield from _in_order(waiting.popleft())
         while waiting:
-            for future in waiting.popleft():
-                yield from future.result()
+            yield from _in_order(waiting.popleft())
+
+
+def _in_order(shares: list[Future[list[tuple[int, list[FileCheck]]]]]) -> Iterator[FileCheck]:
+    """A batch's checks in the order its folders came."""
+    found = sorted((pair for share in shares for pair in share.result()), key=lambda p: p[0])
+    for _place, checks in found:
+        yield from checks
