@@ -26,6 +26,7 @@ class Measured:
     peak_mb: float  # the most resident memory the process had (VmHWM, ru_maxrss)
     returncode: int
     output: str
+    cpu_s: float | None = None  # user and system time of the process, when run to its end
 
 
 def environment(code: Path) -> dict[str, str]:
@@ -39,12 +40,13 @@ def run(argv: list[str], code: Path, log: Path, timeout: float = 1800) -> Measur
     peak = log.with_suffix(".peak")
     with log.open("wb") as out:
         began = time.perf_counter()
-        process = subprocess.run([TIME, "-f", "%M", "-o", str(peak), *argv], cwd=code,
+        process = subprocess.run([TIME, "-f", "%M %U %S", "-o", str(peak), *argv], cwd=code,
                                  env=environment(code), stdout=out, stderr=subprocess.STDOUT,
                                  timeout=timeout, check=False)
         seconds = time.perf_counter() - began
-    return Measured(seconds, int(peak.read_text().split()[-1]) / 1024, process.returncode,
-                    log.read_text(errors="replace"))
+    kb, user, system = peak.read_text().split()[-3:]
+    return Measured(seconds, int(kb) / 1024, process.returncode, log.read_text(errors="replace"),
+                    float(user) + float(system))
 
 
 def python(script: str, *args: str) -> list[str]:
