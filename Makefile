@@ -7,6 +7,8 @@ DEB_PACKAGES := mosquitto mosquitto-clients rsync
 test screenshots: BROWSER := chromium
 # The test of a syncer on another host makes network namespaces with iproute2's `ip`.
 test: NETNS := iproute2
+# bench-growth reads each process's peak memory from GNU time (/usr/bin/time).
+bench-growth: GNU_TIME := time
 
 .PHONY: test run lint bench bench-growth soak screenshots system-packages clean ha-check
 
@@ -63,6 +65,7 @@ system-packages:
 	command -v mosquitto_pub >/dev/null 2>&1 || missing="$$missing mosquitto-clients"; \
 	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
 	[ -z "$(NETNS)" ] || command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing="$$missing iproute2"; \
+	[ -z "$(GNU_TIME)" ] || [ -x /usr/bin/time ] || missing="$$missing time"; \
 	[ -z "$(BROWSER)" ] || [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
