@@ -12,6 +12,7 @@ from arrsync.config import load_settings
 from arrsync.wire.timestamps import utc_now_iso
 from syncer.report.homeassistant import Discovery
 from tests.helpers import wait_until
+from tests.homecheck import second
 from tests.homecheck.checks import (
     Key,
     documented_metrics,
@@ -92,6 +93,7 @@ class Check:
         self.imports()
         self.buttons()
         self.restarts()
+        self.second_syncer()
         self.metrics()
         self.logs()
 
@@ -204,6 +206,33 @@ class Check:
                     "still show the same jobs (the retained summary has both)",
                     f"after the restarts: {after}, before: {before}")
         self.problems += entity_problems(self.expected, self.hass.states())
+
+    def second_syncer(self) -> None:
+        """A named syncer beside the first (a copy elsewhere): a device of its own in Home
+        Assistant, and both copy the next import."""
+        assert self.watch
+        watch, name = self.watch, second.NAME
+        self.stack.run(name)
+        wait(lambda: watch.current(f"arrsync/syncer/{name}/availability") == "online", 60,
+             f"the syncer {name} online")
+        theirs = second.expected(self.stack.root / "offsite.yml")
+        wait(lambda: len(find_entities(theirs, self.hass.states())) == len(theirs), 120,
+             f"the device of the syncer {name} in Home Assistant")
+        problems = second.device_problems(self.expected, theirs, self.hass.states(),
+                                          self.hass.mqtt_entities())
+        self.problems += problems
+        self.expect(not problems, f"a second syncer named {name}: a device of its own, "
+                    f"{len(theirs)} more entities, units and classes as announced, none shared")
+        path = self.stack.put_movie("Second Copy", 1000)
+        self.stack.import_webhook("Second Copy", 2024, path, 1000)
+        copied = wait(lambda: {s.get("syncer") for s in self.statuses("succeeded")
+                               if str(s.get("title")).startswith("Second Copy")} == {None, name}
+                      or None, 60, "both syncers to copy the import")
+        shown = wait(lambda: (s := find_entities(theirs, self.hass.states()).get(SYNCED)) and
+                     str(s["state"]).startswith("Second Copy") and s, 60,
+                     f"the syncer {name}'s Last synced")
+        self.expect(bool(copied and shown), f"an import copied by both syncers; {name}'s Last "
+                    "synced shows it")
 
     def metrics(self) -> None:
         up = wait(lambda: self.prometheus.query('up{job="arrsync"} == 1'), 30,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import yaml
 
 from tests.benchmarks.stack import stop_processes
 from tests.helpers import make_password_file
+from tests.homecheck import second
 from tests.homecheck.radarr import API_KEY
 from tools.localbroker import CONFIG_DIR, LocalBroker, free_port
 
@@ -39,8 +39,8 @@ class Stack:
             folder.mkdir(parents=True, exist_ok=True)
         passwd, acl = root / "mosquitto" / "passwd", root / "mosquitto" / "acl"
         passwd.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(CONFIG_DIR / "acl", acl)
-        make_password_file(passwd, USERS)
+        acl.write_text((CONFIG_DIR / "acl").read_text() + second.acl_lines())
+        make_password_file(passwd, {**USERS, second.USER[0]: second.USER[1]})
         self.broker = LocalBroker(root / "mosquitto" / "data", password_file=passwd,
                                   acl_file=acl)
         self.bridge_port = free_port()
@@ -78,10 +78,15 @@ class Stack:
 
     def run(self, name: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARRSYNC_")}
-        env.update(ARRSYNC_MQTT__USERNAME=name, ARRSYNC_MQTT__PASSWORD=USERS[name])
+        if name == second.NAME:  # the second syncer: its own user and config
+            command, config = "arrsync-syncer", second.write_config(self.config, self.root)
+            user = second.USER
+        else:
+            command, config, user = PROCESSES[name], self.config, (name, USERS[name])
+        env.update(ARRSYNC_MQTT__USERNAME=user[0], ARRSYNC_MQTT__PASSWORD=user[1])
         log = (self.root / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [str(BIN / PROCESSES[name]), "--config", str(self.config)],
+            [str(BIN / command), "--config", str(config)],
             stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def end(self, name: str) -> None:
