@@ -134,6 +134,21 @@ class Topics:
         return f"{self.base}/syncer/+/availability"
 
     @property
+    def syncers_news(self) -> list[str]:
+        """Every syncer's availability and mappings, the unnamed one's and each named one's:
+        what a syncer reads to know the others (`syncer.intake.peers`)."""
+        root = f"{self.base}/syncer"
+        return [f"{root}/availability", f"{root}/mappings", f"{root}/+/availability",
+                f"{root}/+/mappings"]
+
+    def availability_label(self, topic: str) -> str | None:
+        """Whose availability `topic` is, as people read it: "bridge", "syncer", or
+        "syncer offsite" for a named syncer; None for any other topic."""
+        component = self.availability_component(topic)
+        named = self.syncer_topic(topic)
+        return f"syncer {named.syncer}" if component and named and named.syncer else component
+
+    @property
     def every_syncer(self) -> str:
         """Everything every named syncer publishes about itself (not its audits)."""
         return f"{self.base}/syncer/+/+"

@@ -12,13 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from arrsync.wire.job import JobState, JobStatus
+from notifier.grouping import release_of
 
 ENDED = (JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED)
 MAX_WAIT_S = 6 * 3600.0
-
-
-def release_of(status: JobStatus) -> str:
-    return status.download_id or status.trigger or status.job
 
 
 @dataclass

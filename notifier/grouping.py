@@ -16,6 +16,11 @@ class _Group:
     deadline: float
 
 
+def release_of(status: JobStatus) -> str:
+    """What a status belongs to for grouping: its release (download), else its trigger."""
+    return status.download_id or status.trigger or status.job
+
+
 @dataclass
 class Batcher:
     """Gathers the jobs of one release (same download or trigger) for `window` seconds."""
@@ -27,7 +32,7 @@ class Batcher:
         """Returns groups ready now: a failure or an alert is never held back."""
         if status.state in (JobState.FAILED, JobState.RETRYING) or self.window <= 0:
             return [[status]]
-        key = (status.state.value, status.download_id or status.trigger or status.job)
+        key = (status.state.value, release_of(status))
         group = self._groups.get(key)
         if group is None:
             self._groups[key] = _Group([status], now, now + self.window)

@@ -135,7 +135,7 @@ class MessageBuilder:
             failed += bool(broke)
             fields = fields_of(own, "")
             outcome = (f"failed: {broke[-1].error or 'no reason given'}" if broke else
-                       "{what}, {size} in {duration} ({speed})".format_map(fields))
+                       DEFAULT_SUCCESS_BODY.format_map(fields))
             marks.append(f"→ {syncer} {ICONS['failure'] if broke else '✓'}")
             lines.append(f"{syncer} ({fields['mapping']}): {outcome}")
         kind = "success" if not failed else "failure" if failed == len(by_syncer) else "warning"

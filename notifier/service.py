@@ -102,11 +102,8 @@ class NotifierService:
 
     def _handle(self, message: paho.MQTTMessage) -> None:
         topic = message.topic
-        component = self.mqtt.topics.availability_component(topic)
-        if component:
-            named = self.mqtt.topics.syncer_topic(topic)
-            self._availability(f"syncer {named.syncer}" if named and named.syncer
-                               else component, message)
+        if label := self.mqtt.topics.availability_label(topic):
+            self._availability(label, message)
             return
         if (component := self.mqtt.topics.alert_component(topic)) == "notifier":
             return  # our own: a URL that failed would be sent its own failure again

@@ -109,11 +109,9 @@ class StatusBoard:
     def handle(self, message: paho.MQTTMessage) -> None:
         topic, payload = message.topic, bytes(message.payload)
         syncer = self._topics.syncer_topic(topic)
-        component = self._topics.availability_component(topic)
-        if component:
-            name = f"syncer {syncer.syncer}" if syncer and syncer.syncer else component
+        if label := self._topics.availability_label(topic):
             with self._lock:
-                self._availability[name] = payload.decode(errors="replace") or "unknown"
+                self._availability[label] = payload.decode(errors="replace") or "unknown"
         elif self._topics.alert_component(topic):
             self._take_alert(topic, payload)
         elif syncer and syncer.leaf == "stats":

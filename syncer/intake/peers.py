@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from arrsync.settings import Mapping
 from arrsync.topics import Topics
 from arrsync.units import is_within
-from arrsync.wire.parse import WireError, parse_json
+from arrsync.wire.parse import WireError, describe, parse_json
 from arrsync.wire.peers import MappedFolder, MappingsAnnouncement
 from arrsync.wire.timestamps import utc_now_iso
 from syncer.paths.mapping import PathRefused, normalise
@@ -56,9 +56,7 @@ class Peers:
     @property
     def subscriptions(self) -> list[str]:
         """QoS 0: never queued for an offline durable session; retained ones come anew."""
-        base = self.topics.base
-        return [f"{base}/syncer/availability", f"{base}/syncer/mappings",
-                self.topics.named_syncer_availability, f"{base}/syncer/+/mappings"]
+        return self.topics.syncers_news
 
     def note(self, message: paho.MQTTMessage) -> bool:
         """Take `message` if it is another syncer's availability or mappings."""
@@ -86,8 +84,7 @@ class Peers:
                 raise WireError(f"is {len(payload)} bytes")
             told = MappingsAnnouncement.model_validate(parse_json(payload))
         except (WireError, ValidationError) as exc:
-            log.warning("ignoring the mappings announced on %s: %s", topic,
-                        str(exc).splitlines()[0])
+            log.warning("ignoring the mappings announced on %s: %s", topic, describe(exc))
             return ()
         return tuple(root for m in told.mappings for root in (m.arr_path, m.source))
 

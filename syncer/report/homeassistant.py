@@ -70,10 +70,9 @@ class Discovery:
         self._arrs = [arr.name for arr in settings.arrs]  # each has an audit summary topic
         self._lock = threading.Lock()  # guards _told_refusal
         self._told_refusal = False
-        name = "arrsync" if node == "arrsync" else f"arrsync ({settings.mqtt.base_topic})"
-        if named:  # one device per syncer
-            name = f"arrsync {named}" if settings.mqtt.base_topic == "arrsync" else (
-                f"arrsync {named} ({settings.mqtt.base_topic})")
+        label = f"arrsync {named}" if named else "arrsync"  # one device per syncer
+        base = settings.mqtt.base_topic
+        name = label if base == "arrsync" else f"{label} ({base})"
         self._device = {"identifiers": [f"arrsync_{node}"], "name": name,
                         "manufacturer": "arrsync", "model": "arr import syncer",
                         "sw_version": _version()}
