@@ -51,7 +51,8 @@ class RequestHandler:
         self.mapper, self.engine, self.store = mapper, engine, store
         self.auditor, self.arrs, self.max_attempts = auditor, arrs, max_attempts
         self.peers, self.name = peers, peers.topics.syncer
-        self._handlers: dict[type[Any], Callable[[Any, IntakeBatch, float], RequestAnswer]] = {
+        self._handlers: dict[type[Any],
+                             Callable[[Any, IntakeBatch, float], RequestAnswer | None]] = {
             PathRequest: self._path, RetryRequest: self._retry,
             DismissRequest: self._dismiss, AuditRequest: self._audit,
             ReplaceRequest: self._replace,
@@ -69,31 +70,31 @@ class RequestHandler:
         if request.syncer is not None and request.syncer != self.name:
             return None
         answer = self._handlers[type(request)](request, batch, now)
-        return answer if request.syncer or self._mine(request, answer) else None
+        if answer is None or answer.ok or request.syncer or self.peers.alone():
+            return answer
+        # A retry or dismiss of a job this syncer does not have: another may hold it (the
+        # CLI names its syncer, so its requests are always answered).
+        return None if isinstance(request, RetryRequest | DismissRequest) else answer
 
-    def _mine(self, request: Request, answer: RequestAnswer) -> bool:
-        """Several syncers: a request for a path or job answered here only where it is
-        this syncer's, or nobody's and this syncer says so for all."""
-        if answer.ok or self.peers.alone() or isinstance(request, AuditRequest):
-            return True
-        if isinstance(request, PathRequest | ReplaceRequest):
-            path = request.path if isinstance(request, PathRequest) else request.replace
-            try:
-                self.mapper.route(path)
-            except Unmapped:
-                return not self.peers.mapped_by(path) and self.peers.reports_unmapped()
-            except PathRefused:
-                pass
-            return True
-        return False  # a job another syncer may hold; the CLI names its syncer
+    def _unmapped(self, request: PathRequest | ReplaceRequest, path: str,
+                  exc: Unmapped) -> RequestAnswer | None:
+        """A path under none of this syncer's mappings: another syncer's to answer, unless
+        this one was asked by name, or nobody maps it and this one says so for all."""
+        if not request.syncer and (self.peers.mapped_by(path)
+                                   or not self.peers.reports_unmapped()):
+            return None
+        return self._no(request.id, str(exc), path)
 
     # -- the handlers ------------------------------------------------------------------------
-    def _path(self, request: PathRequest, batch: IntakeBatch, now: float) -> RequestAnswer:
+    def _path(self, request: PathRequest, batch: IntakeBatch, now: float
+              ) -> RequestAnswer | None:
         if request.id and batch.seen(request.id):
             log.info("request %s was already handled; ignoring the repeat", request.id)
             return self._yes(request.id, f"request {request.id} was already handled", [])
         try:
             route = self.mapper.route(request.path)
+        except Unmapped as exc:
+            return self._unmapped(request, request.path, exc)
         except PathRefused as exc:
             return self._no(request.id, str(exc), request.path)
         job = job_for_request(request.id or new_request_id(), route,
@@ -149,7 +150,7 @@ class RequestHandler:
                                      "; its summary follows on <base>/audit/<arr>", [])
 
     def _replace(self, request: ReplaceRequest, batch: IntakeBatch,
-                 now: float) -> RequestAnswer:
+                 now: float) -> RequestAnswer | None:
         """Only where the mapping's `on_upgrade` is `recycle`: the copy it replaces goes to
         the recycle bin."""
         path, request_id = request.replace, request.id or new_request_id()
@@ -157,6 +158,8 @@ class RequestHandler:
             return self._yes(request.id, f"request {request.id} was already handled", [])
         try:
             route = self.mapper.route(path)
+        except Unmapped as exc:
+            return self._unmapped(request, path, exc)
         except PathRefused as exc:
             return self._no(request.id, str(exc), path)
         job = replace_job(route, trigger=request_id, app="manual",
