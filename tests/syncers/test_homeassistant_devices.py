@@ -7,7 +7,7 @@ import json
 
 from arrsync.topics import DiscoveryTopics
 from syncer.service import SyncerService
-from tests.helpers import MqttWatcher, mosquitto_pub
+from tests.helpers import MqttWatcher, mosquitto_pub, wait_until
 from tests.syncers.stack import StartNamed
 from tools.localbroker import LocalBroker
 
@@ -26,14 +26,21 @@ def test_each_named_syncer_is_its_own_device(start_named: StartNamed, broker: Lo
     started: list[SyncerService] = [
         start_named(name, ["Movies 1080p"] if name == "unraid" else ["TV 1080p"],
                     homeassistant_prefix=prefix) for name in ("unraid", "offsite")]
-    for syncer in started:
-        assert syncer.discovery is not None
-        syncer.discovery.announce()
-    found = discovery_configs(broker, prefix)
-    for name in ("unraid", "offsite"):
-        node = DiscoveryTopics.identifier(f"{base_topic}_{name}")
-        own = {topic: config for topic, config in found.items() if topic.split("/")[2] == node}
-        assert len(own) >= 12, sorted(found)
+    announced = {len(s.discovery.entities()) for s in started if s.discovery}
+    nodes = {name: DiscoveryTopics.identifier(f"{base_topic}_{name}")
+             for name in ("unraid", "offsite")}
+
+    def per_node() -> dict[str, dict[str, dict[str, object]]]:
+        found = discovery_configs(broker, prefix)
+        return {name: {t: c for t, c in found.items() if t.split("/")[2] == node}
+                for name, node in nodes.items()}
+
+    # Each syncer announces on a connection of its own: wait until the broker holds them all.
+    found = wait_until(lambda: (got := per_node()) and {len(v) for v in got.values()} ==
+                       announced and got, message="both devices' configs retained")
+    for name, node in nodes.items():
+        own = found[name]
+        assert len(own) >= 12, sorted(own)
         devices = {json.dumps(c["device"], sort_keys=True) for c in own.values()}
         assert len(devices) == 1
         device = json.loads(devices.pop())
